@@ -1,0 +1,43 @@
+# The two commands in the README: `make demo` and `make test`. Each creates
+# .venv if missing and installs everything pinned by constraints.txt.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PIP    := $(BIN)/python -m pip --disable-pip-version-check -q
+# Reinstall whenever the dependency inputs change.
+STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml setup.py constraints.txt 2>/dev/null | sha256sum | cut -c1-16)
+
+.PHONY: install demo test test-fast lint constraints clean
+
+$(STAMP): pyproject.toml setup.py constraints.txt
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(PIP) install -c constraints.txt -e '.[test,lint]'
+	@rm -f $(VENV)/.installed-*
+	@touch $@
+
+install: $(STAMP)
+
+demo: install
+	$(BIN)/python -m kfp_gates.pipelines.demo
+
+test: install
+	$(BIN)/python -m pytest -q -p no:cacheprovider tests
+
+test-fast: install
+	$(BIN)/python -m pytest -q -m "unit" tests
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/lint-imports
+	rm -rf .mypy_tree && mkdir -p .mypy_tree/kfp_gates
+	ln -s ../../components .mypy_tree/kfp_gates/components
+	ln -s ../../sdk .mypy_tree/kfp_gates/sdk
+	ln -s ../../pipelines .mypy_tree/kfp_gates/pipelines
+	$(BIN)/mypy -p kfp_gates.components -p kfp_gates.sdk -p kfp_gates.pipelines
+
+# Refresh the pins after changing dependencies in pyproject.toml.
+constraints: install
+	$(BIN)/python -m pip freeze --exclude-editable | grep -v '^kfp-gates' > constraints.txt
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info .mypy_tree .mypy_cache .ruff_cache .pytest_cache

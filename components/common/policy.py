@@ -1,0 +1,385 @@
+"""The policy file: which gates a pipeline must pass and how strictly.
+
+```yaml
+apiVersion: kfp-gates/v1
+kind: GatePolicy
+tier: standard            # critical | standard | fast-track
+gates:
+  dependency_scan:
+    fail_on: high
+    waivers:
+      - {id: PYSEC-2023-1, reason: "not reachable", owner: sec@example.com, expires: 2026-12-31}
+```
+
+Unknown keys are rejected with their path, line and the nearest valid name:
+a typo in a security policy must be an error, never a silent default. The
+``tier`` sets each gate's defaults (:data:`TIER_DEFAULTS`); a section may
+tighten them, and may loosen them except in the ``critical`` tier, which is a
+floor.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import typing
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PlainSerializer,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from .errors import PolicyError
+from .severity import Severity
+from .yamlio import LoadedDocument, load_document, parse_document
+
+API_VERSION = "kfp-gates/v1"
+TIERS = ("critical", "standard", "fast-track")
+Tier = Literal["critical", "standard", "fast-track"]
+OnFail = Literal["block", "warn"]
+
+GATES = (
+    "data_validation",
+    "dependency_scan",
+    "image_scan",
+    "model_scan",
+    "model_signing",
+    "secrets",
+    "isolation",
+    "source_integrity",
+    "promotion",
+)
+
+# (required, on_fail) per tier and gate. critical: everything required and blocking.
+TIER_DEFAULTS: dict[str, dict[str, tuple[bool, OnFail]]] = {
+    "critical": {g: (True, "block") for g in GATES},
+    "standard": {
+        "data_validation": (True, "block"),
+        "dependency_scan": (True, "block"),
+        "image_scan": (True, "block"),
+        "model_scan": (True, "block"),
+        "model_signing": (True, "block"),
+        "secrets": (True, "block"),
+        "isolation": (True, "block"),
+        "source_integrity": (False, "warn"),
+        "promotion": (True, "block"),
+    },
+    "fast-track": {
+        "data_validation": (True, "warn"),
+        "dependency_scan": (True, "warn"),
+        "image_scan": (False, "warn"),
+        "model_scan": (True, "block"),  # a code-execution payload always blocks
+        "model_signing": (False, "warn"),
+        "secrets": (False, "warn"),
+        "isolation": (False, "warn"),
+        "source_integrity": (False, "warn"),
+        "promotion": (True, "block"),
+    },
+}
+# Default severity at or above which a finding blocks.
+TIER_FAIL_ON: dict[str, Severity] = {
+    "critical": Severity.MEDIUM,
+    "standard": Severity.HIGH,
+    "fast-track": Severity.CRITICAL,
+}
+
+_DURATION = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def parse_duration(value: Any) -> timedelta:
+    """``"90d"``, ``"12h"``, ``"30m"``, ``"45s"``, ``"2w"`` or a number of seconds."""
+    if isinstance(value, timedelta):
+        return value
+    if isinstance(value, bool):
+        raise ValueError("expected a duration such as '90d', '12h', '30m' or a number of seconds")
+    if isinstance(value, int | float):
+        return timedelta(seconds=value)
+    m = _DURATION.match(str(value))
+    if not m:
+        raise ValueError(f"invalid duration {value!r}; use a number with s, m, h, d or w, e.g. '90d'")
+    return timedelta(seconds=int(m.group(1)) * _UNITS[m.group(2)])
+
+
+def format_duration(td: timedelta) -> str:
+    secs = int(td.total_seconds())
+    for unit in ("w", "d", "h", "m"):
+        if secs and secs % _UNITS[unit] == 0:
+            return f"{secs // _UNITS[unit]}{unit}"
+    return f"{secs}s"
+
+
+Duration = Annotated[
+    timedelta,
+    BeforeValidator(parse_duration),
+    PlainSerializer(format_duration, return_type=str),
+]
+SeverityName = Annotated[Severity, BeforeValidator(Severity.parse), PlainSerializer(str, return_type=str)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class Waiver(_Strict):
+    """Accept one finding (by id or alias) for a time. All four fields are mandatory."""
+
+    id: str = Field(min_length=1, description="Finding id or alias, e.g. PYSEC-2024-1, CVE-2024-1, GHSA-...")
+    reason: str = Field(min_length=3, description="Why the finding is acceptable")
+    owner: str = Field(min_length=1, description="Who answers for the waiver")
+    expires: date = Field(description="Last day the waiver applies (YYYY-MM-DD)")
+
+    def active(self, today: date) -> bool:
+        return today <= self.expires
+
+
+class GateSection(_Strict):
+    """Settings every gate understands."""
+
+    required: bool | None = Field(default=None, description="Must the pipeline run this gate (tier default)")
+    on_fail: OnFail | None = Field(default=None, description="block: a failing gate stops the pipeline; warn: shown")
+    fail_on: SeverityName | None = Field(default=None, description="Lowest severity that fails the gate")
+    waivers: tuple[Waiver, ...] = ()
+
+    @field_validator("waivers")
+    @classmethod
+    def _unique_waivers(cls, v: tuple[Waiver, ...]) -> tuple[Waiver, ...]:
+        ids = [w.id for w in v]
+        dup = sorted({i for i in ids if ids.count(i) > 1})
+        if dup:
+            raise ValueError(f"waiver id listed twice: {', '.join(dup)}")
+        return v
+
+
+class DataValidationSection(GateSection):
+    suite: str | None = Field(default=None, description="Great Expectations suite (JSON/YAML)")
+    engine: Literal["pandas", "spark"] = "pandas"
+
+
+class DependencyScanSection(GateSection):
+    advisories: str | None = Field(default=None, description="OSV advisories directory or zip; default embedded")
+    max_advisory_age: Duration | None = Field(default=None, description="Older advisory data warns or blocks")
+    require_pins: bool = True
+    require_hashes: bool = False
+    allowed_indexes: tuple[str, ...] = ()
+    allow_extra_index_url: bool = False
+    require_image_digest: bool = True
+    require_hf_revision: bool = True
+    forbid_trust_remote_code: bool = True
+
+
+class ImageScanSection(GateSection):
+    trivy_db: str | None = Field(default=None, description="Offline Trivy DB directory")
+
+
+class ModelScanSection(GateSection):
+    allow: tuple[str, ...] = Field(default=(), description="Extra allowed globals, 'module.name'")
+    unknown_globals: OnFail | None = Field(default=None, description="Not allowlisted, not known-dangerous")
+    max_decompressed_bytes: int = Field(default=64 << 30, gt=0)
+    max_archive_members: int = Field(default=100_000, gt=0)
+    max_nesting_depth: int = Field(default=4, ge=0)
+
+
+class ModelSigningSection(GateSection):
+    require_gates: tuple[str, ...] = Field(default=(), description="Gate results the signature must carry")
+    ignore_paths: tuple[str, ...] = (".git",)
+
+
+class SecretsSection(GateSection):
+    max_secret_age: Duration | None = None
+    wrap_ttl: Duration = timedelta(minutes=5)
+
+
+class IsolationSection(GateSection):
+    isolation: Literal["namespaces", "kubernetes", "none"] | None = None
+    allow_egress: tuple[str, ...] = Field(default=(), description="Named egress exceptions, e.g. 'dns'")
+    timeout: Duration = timedelta(hours=6)
+    memory: str | None = None
+
+
+class SourceIntegritySection(GateSection):
+    allowed_signers: str | None = None
+    require_clean_tree: bool = True
+    lock_file: str | None = None
+
+
+class PromotionSection(GateSection):
+    min_metrics: dict[str, float] = Field(default_factory=dict, description="e.g. {accuracy: 0.9}")
+    rego: str | None = Field(default=None, description="Extra Rego policy file")
+
+
+class Gates(_Strict):
+    data_validation: DataValidationSection = DataValidationSection()
+    dependency_scan: DependencyScanSection = DependencyScanSection()
+    image_scan: ImageScanSection = ImageScanSection()
+    model_scan: ModelScanSection = ModelScanSection()
+    model_signing: ModelSigningSection = ModelSigningSection()
+    secrets: SecretsSection = SecretsSection()
+    isolation: IsolationSection = IsolationSection()
+    source_integrity: SourceIntegritySection = SourceIntegritySection()
+    promotion: PromotionSection = PromotionSection()
+
+
+class Metadata(_Strict):
+    name: str | None = None
+    owner: str | None = None
+    description: str | None = None
+
+
+@dataclass(frozen=True)
+class EffectiveGate:
+    """A gate's settings after the tier defaults are applied."""
+
+    name: str
+    required: bool
+    on_fail: OnFail
+    fail_on: Severity
+    waivers: tuple[Waiver, ...]
+    section: GateSection
+
+
+class GatePolicy(_Strict):
+    """A parsed, validated policy file. Build with :meth:`load`, :meth:`parse` or :meth:`default`."""
+
+    api_version: Literal["kfp-gates/v1"] = Field(default=API_VERSION, alias="apiVersion")
+    kind: Literal["GatePolicy"] = "GatePolicy"
+    metadata: Metadata = Metadata()
+    tier: Tier = "standard"
+    gates: Gates = Gates()
+
+    @model_validator(mode="after")
+    def _tier_rules(self) -> GatePolicy:
+        problems = []
+        if self.tier == "critical":
+            for name in GATES:
+                sec: GateSection = getattr(self.gates, name)
+                if sec.required is False:
+                    problems.append(f"gates.{name}.required: the critical tier requires every gate")
+                if sec.on_fail == "warn":
+                    problems.append(f"gates.{name}.on_fail: the critical tier does not allow 'warn'")
+        if self.gates.isolation.isolation == "none" and self.tier != "fast-track":
+            problems.append("gates.isolation.isolation: 'none' is only allowed in the fast-track tier")
+        if self.gates.model_scan.unknown_globals == "warn" and self.tier != "fast-track":
+            problems.append("gates.model_scan.unknown_globals: 'warn' is only allowed in the fast-track tier")
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    # ----- construction ------------------------------------------------
+    @classmethod
+    def default(cls, tier: str = "standard") -> GatePolicy:
+        if tier not in TIERS:
+            raise PolicyError(f"unknown tier {tier!r}", hint=f"choose one of: {', '.join(TIERS)}")
+        return cls(tier=tier)  # type: ignore[arg-type]
+
+    @classmethod
+    def load(cls, path: str | Path) -> GatePolicy:
+        """Read and validate a policy file. Raises :class:`PolicyError` (exit 2) naming every problem."""
+        return cls._from_document(load_document(path, what="policy file"))
+
+    @classmethod
+    def parse(cls, text: str, name: str = "<policy>") -> GatePolicy:
+        return cls._from_document(parse_document(text, name, what="policy"))
+
+    @classmethod
+    def _from_document(cls, doc: LoadedDocument) -> GatePolicy:
+        if not isinstance(doc.data, dict):
+            raise PolicyError(
+                "policy must be a mapping with apiVersion, kind, tier and gates",
+                where=doc.path,
+                hint="start from `kfp-gates policy show --tier standard --format yaml`",
+            )
+        try:
+            return cls.model_validate(doc.data)
+        except ValidationError as exc:
+            raise PolicyError(
+                f"invalid policy ({exc.error_count()} problem{'s' if exc.error_count() != 1 else ''})",
+                problems=[d for _, d in sorted((_describe(err, doc) for err in exc.errors()), key=lambda x: x[0])],
+                where=doc.path,
+                hint="`kfp-gates policy schema` prints every valid key",
+            ) from None
+
+    # ----- queries -----------------------------------------------------
+    def gate(self, name: str) -> EffectiveGate:
+        if name not in GATES:
+            raise KeyError(name)
+        sec: GateSection = getattr(self.gates, name)
+        required, on_fail = TIER_DEFAULTS[self.tier][name]
+        return EffectiveGate(
+            name=name,
+            required=required if sec.required is None else sec.required,
+            on_fail=on_fail if sec.on_fail is None else sec.on_fail,
+            fail_on=sec.fail_on or TIER_FAIL_ON[self.tier],
+            waivers=sec.waivers,
+            section=sec,
+        )
+
+    def effective(self) -> list[EffectiveGate]:
+        return [self.gate(g) for g in GATES]
+
+    def to_yaml_dict(self) -> dict[str, Any]:
+        return self.model_dump(mode="json", by_alias=True)
+
+
+def policy_json_schema() -> dict[str, Any]:
+    schema = GatePolicy.model_json_schema(by_alias=True)
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["$id"] = "https://kfp-gates.dev/schemas/policy/v1.json"
+    return schema
+
+
+# ----- error descriptions ----------------------------------------------------
+
+
+def _model_of(annotation: Any) -> type[BaseModel] | None:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for arg in typing.get_args(annotation):
+        found = _model_of(arg)
+        if found is not None:
+            return found
+    return None
+
+
+def _valid_keys(loc: tuple[str | int, ...]) -> list[str]:
+    """Valid key names of the mapping at ``loc`` (empty when it is not a model)."""
+    model: type[BaseModel] | None = GatePolicy
+    for part in loc:
+        if model is None:
+            return []
+        if isinstance(part, int):
+            continue
+        field = next((f for n, f in model.model_fields.items() if part in (n, f.alias)), None)
+        if field is None:
+            return []
+        model = _model_of(field.annotation)
+    if model is None:
+        return []
+    return [f.alias or n for n, f in model.model_fields.items()]
+
+
+def _describe(err: Any, doc: LoadedDocument) -> tuple[int, str]:
+    """(line, text) of one validation error."""
+    loc: tuple[str | int, ...] = tuple(err.get("loc", ()))
+    path = ".".join(f"[{p}]" if isinstance(p, int) else str(p) for p in loc).replace(".[", "[") or "(top level)"
+    line = doc.line_of(loc)
+    where = f"{doc.path}:{line}" if line else doc.path
+    if err.get("type") == "extra_forbidden":
+        key = str(loc[-1]) if loc else ""
+        valid = _valid_keys(loc[:-1])
+        close = difflib.get_close_matches(key, valid, n=1, cutoff=0.6)
+        suggestion = f"; did you mean '{close[0]}'?" if close else (f"; valid keys: {', '.join(valid)}" if valid else "")
+        return line or 0, f"{where}: {path}: unknown key{suggestion}"
+    msg = str(err.get("msg", "invalid value"))
+    msg = msg.removeprefix("Value error, ")
+    return line or 0, f"{where}: {path}: {msg}"

@@ -1,0 +1,3 @@
+from kfp_gates.sdk.cli import entry
+
+entry()
