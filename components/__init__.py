@@ -1,0 +1,35 @@
+"""KFP components of kfp-gates, and the engines behind them.
+
+``from kfp_gates.components import scan_model, enforce_verdict, ...`` imports
+the KFP component on first use. The names are resolved lazily, from the table
+below, so that importing an engine (``kfp_gates.components.common`` and the
+gate subpackages) or running the CLI does not import kfp.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+# public name -> module that defines it (each gate adds its components here)
+_COMPONENTS: dict[str, str] = {
+    "enforce_verdict": "kfp_gates.components.enforce",
+}
+
+__all__ = sorted(_COMPONENTS)
+
+if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
+    from .enforce import enforce_verdict  # noqa: F401
+
+
+def __getattr__(name: str) -> Any:
+    module = _COMPONENTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'kfp_gates.components' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_COMPONENTS))
