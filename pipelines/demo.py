@@ -31,8 +31,17 @@ class DemoStep:
 
 
 def _steps() -> list[DemoStep]:
-    # Each gate registers its demo step here.
-    return []
+    """Every ``STEPS`` list of the modules in :mod:`kfp_gates.pipelines.demo_steps`, in module order."""
+    import importlib
+    import pkgutil
+
+    from . import demo_steps
+
+    steps: list[DemoStep] = []
+    for info in sorted(pkgutil.iter_modules(demo_steps.__path__), key=lambda m: m.name):
+        module = importlib.import_module(f"{demo_steps.__name__}.{info.name}")
+        steps.extend(module.STEPS)
+    return steps
 
 
 def main(argv: list[str] | None = None) -> int:
