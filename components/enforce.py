@@ -12,7 +12,7 @@ from kfp import dsl
 from ._image import IMAGE
 
 
-@dsl.component(base_image=IMAGE)
+@dsl.component(base_image=IMAGE, install_kfp_package=False)
 def enforce_verdict(gate: str, verdict: str) -> None:
     """Fail this task (and so the pipeline) unless ``verdict`` is 'pass' or 'warn'."""
     if verdict not in ("pass", "warn"):

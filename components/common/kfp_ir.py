@@ -1,0 +1,148 @@
+"""Read a compiled KFP pipeline (IR YAML) without importing kfp.
+
+A compiled pipeline is one or two YAML documents: the PipelineSpec, and
+optionally a PlatformSpec (``platforms.kubernetes.deploymentSpec.executors``).
+Gates that inspect pipelines (dependency scan, component lock, checks) read
+executors from here, so the IR layout is understood in one place.
+"""
+
+from __future__ import annotations
+
+import re
+import shlex
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import ConfigError, InputNotFoundError
+
+# Lightweight components write their embedded source to this file before running it.
+_EMBEDDED_MARKER = "ephemeral_component.py"
+_SHELL_STOP = {"&&", "||", ";", "|", "fi", "then", "do", "done", "else"}
+
+
+@dataclass(frozen=True)
+class Executor:
+    """One executor of ``deploymentSpec.executors``: a container (image, command, args) or an importer."""
+
+    label: str
+    image: str | None
+    command: tuple[str, ...] = ()
+    args: tuple[str, ...] = ()
+    kind: str = "container"  # "container" | "importer" | "resolver" | other keys KFP may add
+    raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    platform: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def embedded_code(self) -> str | None:
+        """The Python source a lightweight component embeds, or None for container components."""
+        parts = list(self.command)
+        for i, part in enumerate(parts):
+            if _EMBEDDED_MARKER in part and i + 1 < len(parts):
+                return parts[i + 1]
+        return None
+
+    def runtime_pip_installs(self) -> list[str]:
+        """Requirement strings installed with ``pip install`` when the container starts."""
+        reqs: list[str] = []
+        for part in self.command + self.args:
+            if "pip" not in part or "install" not in part:
+                continue
+            try:
+                words = shlex.split(part, posix=True)
+            except ValueError:
+                continue
+            collecting = False
+            prev = ""
+            for w in words:
+                if w in _SHELL_STOP or w.endswith(";"):
+                    collecting = False
+                elif w == "install" and (prev in {"pip", "pip3"} or prev.endswith("/pip")):
+                    collecting = True
+                elif collecting and not w.startswith(("-", "$")):
+                    reqs.append(w)
+                prev = w
+        return reqs
+
+
+@dataclass(frozen=True)
+class CompiledPipeline:
+    path: str
+    name: str
+    spec: dict[str, Any]
+    platform: dict[str, Any]
+    executors: dict[str, Executor]
+
+    def images(self) -> dict[str, str]:
+        return {label: e.image for label, e in self.executors.items() if e.image}
+
+
+def _fail(path: str, msg: str, hint: str | None = None) -> ConfigError:
+    return ConfigError(msg, where=path, hint=hint or "pass the YAML written by `kfp.compiler.Compiler().compile`")
+
+
+def parse_pipeline(text: str, path: str = "<pipeline>") -> CompiledPipeline:
+    """Parse compiled pipeline YAML text. Raises :class:`ConfigError` when it is not KFP IR."""
+    try:
+        docs = [d for d in yaml.safe_load_all(text) if d is not None]
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark
+        where = f"{path}:{mark.line + 1}" if mark else path
+        raise _fail(where, f"not valid YAML: {exc.problem}") from None
+    except yaml.YAMLError as exc:
+        raise _fail(path, f"not valid YAML: {exc}") from None
+    spec = next((d for d in docs if isinstance(d, dict) and "deploymentSpec" in d), None)
+    if spec is None:
+        if any(isinstance(d, dict) and "pipelineSpec" in d for d in docs):
+            spec = next(d["pipelineSpec"] for d in docs if isinstance(d, dict) and "pipelineSpec" in d)
+        else:
+            raise _fail(path, "not a compiled KFP pipeline (no deploymentSpec)")
+    platform_doc = next((d for d in docs if isinstance(d, dict) and "platforms" in d), {})
+    k8s_execs = (
+        ((platform_doc.get("platforms") or {}).get("kubernetes") or {}).get("deploymentSpec") or {}
+    ).get("executors") or {}
+    executors_raw = (spec.get("deploymentSpec") or {}).get("executors") or {}
+    if not isinstance(executors_raw, dict):
+        raise _fail(path, "deploymentSpec.executors is not a mapping")
+    executors: dict[str, Executor] = {}
+    for label, body in executors_raw.items():
+        if not isinstance(body, dict):
+            raise _fail(path, f"deploymentSpec.executors.{label} is not a mapping")
+        kind = next(iter(body), "unknown")
+        container = body.get("container") or {}
+        image = container.get("image") if kind == "container" else None
+        if kind == "importer":
+            image = None
+        executors[label] = Executor(
+            label=label,
+            image=image,
+            command=tuple(str(c) for c in container.get("command") or ()),
+            args=tuple(str(a) for a in container.get("args") or ()),
+            kind=kind,
+            raw=body,
+            platform=k8s_execs.get(label) or {},
+        )
+    name = str(((spec.get("pipelineInfo") or {}).get("name")) or Path(path).stem)
+    return CompiledPipeline(path=path, name=name, spec=spec, platform=platform_doc, executors=executors)
+
+
+def load_pipeline(path: str | Path) -> CompiledPipeline:
+    """Read a compiled pipeline file. Raises InputNotFoundError / ConfigError."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputNotFoundError("pipeline file not found", where=str(p)) from None
+    except UnicodeDecodeError:
+        raise _fail(str(p), "pipeline file is not UTF-8 text") from None
+    return parse_pipeline(text, str(p))
+
+
+_DIGEST_REF = re.compile(r"@sha256:[0-9a-f]{64}$")
+
+
+def is_digest_pinned(image: str) -> bool:
+    """True when an image reference names a sha256 digest (a tag alone can be moved)."""
+    return bool(_DIGEST_REF.search(image))
