@@ -191,8 +191,18 @@ class ModelScanSection(GateSection):
 
 
 class ModelSigningSection(GateSection):
-    require_gates: tuple[str, ...] = Field(default=(), description="Gate results the signature must carry")
-    ignore_paths: tuple[str, ...] = (".git",)
+    require_gates: tuple[str, ...] = Field(
+        default=(), description="Gates whose passing results the signature must carry, e.g. [model_scan]"
+    )
+    ignore_paths: tuple[str, ...] = Field(
+        default=(".git", ".gitattributes", ".github", ".gitignore"),
+        description="Model-relative paths left out of the signature (recorded in what is signed)",
+    )
+    hashing: Literal["auto", "files", "shards"] = Field(
+        default="auto",
+        description="auto: shards when a file reaches 512 MiB (parallel), else files (upstream CLI compatible)",
+    )
+    shard_size: int = Field(default=256 << 20, ge=1 << 20, description="Shard size in bytes (shard hashing)")
 
 
 class SecretsSection(GateSection):
@@ -378,7 +388,10 @@ def _describe(err: Any, doc: LoadedDocument) -> tuple[int, str]:
         key = str(loc[-1]) if loc else ""
         valid = _valid_keys(loc[:-1])
         close = difflib.get_close_matches(key, valid, n=1, cutoff=0.6)
-        suggestion = f"; did you mean '{close[0]}'?" if close else (f"; valid keys: {', '.join(valid)}" if valid else "")
+        if close:
+            suggestion = f"; did you mean '{close[0]}'?"
+        else:
+            suggestion = f"; valid keys: {', '.join(valid)}" if valid else ""
         return line or 0, f"{where}: {path}: unknown key{suggestion}"
     msg = str(err.get("msg", "invalid value"))
     msg = msg.removeprefix("Value error, ")

@@ -78,7 +78,7 @@ class Severity(str, Enum):
 class Decision(str, Enum):
     """A gate's verdict. ``warn`` passes (exit 0) but is shown; ``fail`` blocks."""
 
-    PASS = "pass"
+    PASS = "pass"  # noqa: S105 - a verdict, not a password
     WARN = "warn"
     FAIL = "fail"
 

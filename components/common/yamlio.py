@@ -86,7 +86,7 @@ def load_document(path: str | Path, *, what: str = "file") -> LoadedDocument:
 
 def parse_document(text: str, name: str, *, what: str = "document") -> LoadedDocument:
     try:
-        node = yaml.compose(text, Loader=_StrictLoader)  # noqa: S506 - _StrictLoader is a SafeLoader
+        node = yaml.compose(text, Loader=_StrictLoader)
         data = yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - _StrictLoader is a SafeLoader
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark

@@ -55,7 +55,7 @@ class OpenBaoServer:
             "PATH": os.environ.get("PATH", ""),
             "BAO_DISABLE_MLOCK": "true",
         }
-        log = open(self.workdir / "server.log", "wb")  # noqa: SIM115 - closed in stop()
+        log = open(self.workdir / "server.log", "wb")  # closed in stop()
         self._log = log
         self.proc = subprocess.Popen(
             [
