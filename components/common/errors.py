@@ -68,7 +68,7 @@ class PolicyError(ConfigError):
     """A policy file is invalid. ``problems`` lists each problem with its location."""
 
     def __init__(self, message: str, problems: list[str] | None = None, **kw: str | None) -> None:
-        super().__init__(message, **kw)  # type: ignore[arg-type]
+        super().__init__(message, **kw)
         self.problems = list(problems or [])
 
     def diagnostics(self) -> str:

@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 
 from .severity import Decision, Severity
 
-RESULT_SCHEMA_VERSION = "kfp-gates.dev/result/v1"
+RESULT_SCHEMA_VERSION: Literal["kfp-gates.dev/result/v1"] = "kfp-gates.dev/result/v1"
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 

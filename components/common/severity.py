@@ -54,19 +54,19 @@ class Severity(str, Enum):
 
     def __lt__(self, other: Any) -> bool:
         c = self._cmp(other)
-        return c if c is NotImplemented else c < 0  # type: ignore[return-value]
+        return c if c is NotImplemented else c < 0
 
     def __le__(self, other: Any) -> bool:
         c = self._cmp(other)
-        return c if c is NotImplemented else c <= 0  # type: ignore[return-value]
+        return c if c is NotImplemented else c <= 0
 
     def __gt__(self, other: Any) -> bool:
         c = self._cmp(other)
-        return c if c is NotImplemented else c > 0  # type: ignore[return-value]
+        return c if c is NotImplemented else c > 0
 
     def __ge__(self, other: Any) -> bool:
         c = self._cmp(other)
-        return c if c is NotImplemented else c >= 0  # type: ignore[return-value]
+        return c if c is NotImplemented else c >= 0
 
     def __hash__(self) -> int:
         return hash(self.value)
