@@ -43,7 +43,7 @@ from .errors import PolicyError
 from .severity import Severity
 from .yamlio import LoadedDocument, load_document, parse_document
 
-API_VERSION = "kfp-gates/v1"
+API_VERSION: Literal["kfp-gates/v1"] = "kfp-gates/v1"
 TIERS = ("critical", "standard", "fast-track")
 Tier = Literal["critical", "standard", "fast-track"]
 OnFail = Literal["block", "warn"]
@@ -290,7 +290,7 @@ class GatePolicy(_Strict):
     def default(cls, tier: str = "standard") -> GatePolicy:
         if tier not in TIERS:
             raise PolicyError(f"unknown tier {tier!r}", hint=f"choose one of: {', '.join(TIERS)}")
-        return cls(tier=tier)  # type: ignore[arg-type]
+        return cls.model_validate({"tier": tier})
 
     @classmethod
     def load(cls, path: str | Path) -> GatePolicy:
