@@ -206,15 +206,72 @@ class ModelSigningSection(GateSection):
 
 
 class SecretsSection(GateSection):
-    max_secret_age: Duration | None = None
-    wrap_ttl: Duration = timedelta(minutes=5)
+    max_secret_age: Duration | None = Field(default=None, description="KV v2 secrets older than this are findings")
+    stale_severity: SeverityName = Field(default=Severity.MEDIUM, description="Severity of a too-old secret")
+    wrap_ttl: Duration = Field(default=timedelta(minutes=5), description="Default TTL of a wrapping token")
+    max_wrap_ttl: Duration = Field(default=timedelta(hours=1), description="Longest wrapping-token TTL allowed")
+
+    @model_validator(mode="after")
+    def _wrap_ttl_bounded(self) -> SecretsSection:
+        if self.wrap_ttl > self.max_wrap_ttl:
+            raise ValueError("wrap_ttl is longer than max_wrap_ttl")
+        return self
+
+
+_ISO_SIZE = re.compile(r"^\d+(\.\d+)?([KMGTPE]i?|[kmgtpe])?$")
+_ISO_EGRESS = re.compile(
+    r"^(dns|cidr:[0-9a-fA-F.:]+/\d{1,3}:\d{1,5}(/(TCP|UDP))?|namespace:[a-z0-9]([-a-z0-9]*[a-z0-9])?:\d{1,5}(/(TCP|UDP))?)$"
+)
 
 
 class IsolationSection(GateSection):
-    isolation: Literal["namespaces", "kubernetes", "none"] | None = None
-    allow_egress: tuple[str, ...] = Field(default=(), description="Named egress exceptions, e.g. 'dns'")
+    """Isolation launcher: where a step runs, what it may reach, its limits (gate ``isolation``)."""
+
+    isolation: Literal["namespaces", "kubernetes", "none"] | None = Field(
+        default=None,
+        description="namespaces (local, default), kubernetes, or none (fast-track only; runs unisolated)",
+    )
+    allow_egress: tuple[str, ...] = Field(
+        default=(),
+        description="Egress exceptions (Kubernetes): 'dns', 'cidr:10.0.0.5/32:9000[/TCP]', 'namespace:minio:9000'",
+    )
     timeout: Duration = timedelta(hours=6)
-    memory: str | None = None
+    memory: str | None = Field(default=None, description="Memory limit, e.g. 4Gi (rlimit AS / container limit)")
+    cpu: str | None = Field(default=None, description="Kubernetes CPU request and limit, e.g. '2' or '500m'")
+    cpu_time: Duration | None = Field(default=None, description="CPU-time limit (local rlimit)")
+    max_file_size: str | None = Field(default=None, description="Largest file the step may write, e.g. 16Gi")
+    max_processes: int | None = Field(default=None, gt=0, description="Process/thread limit")
+    env: tuple[str, ...] = Field(default=(), description="Caller environment variables passed in by name")
+    hide: tuple[str, ...] = Field(default=(), description="Extra host paths hidden from a local sandbox")
+    namespace: str | None = Field(default=None, description="Kubernetes namespace for the step's Job")
+    per_run_namespace: bool = Field(default=False, description="Create (and delete) a namespace per run")
+    ttl_after_finished: Duration = Field(default=timedelta(minutes=10), description="Job GC after it finishes")
+
+    @field_validator("memory", "max_file_size")
+    @classmethod
+    def _size(cls, v: str | None) -> str | None:
+        if v is not None and not _ISO_SIZE.match(v):
+            raise ValueError(f"invalid size {v!r}; use e.g. 512Mi, 4Gi or a number of bytes")
+        return v
+
+    @field_validator("allow_egress")
+    @classmethod
+    def _egress(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        bad = [e for e in v if not _ISO_EGRESS.match(e)]
+        if bad:
+            raise ValueError(
+                f"unknown egress exception {bad[0]!r}; use 'dns', 'cidr:<ip>/<bits>:<port>[/TCP|UDP]' "
+                "or 'namespace:<name>:<port>[/TCP|UDP]'"
+            )
+        return v
+
+    @field_validator("hide")
+    @classmethod
+    def _absolute(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        rel = [p for p in v if not p.startswith("/")]
+        if rel:
+            raise ValueError(f"hide paths must be absolute: {rel[0]!r}")
+        return v
 
 
 class SourceIntegritySection(GateSection):

@@ -1,0 +1,344 @@
+"""Local backend: run a step in fresh Linux namespaces with ``unshare`` (util-linux).
+
+What the step gets (see :mod:`._nsinit` for how):
+
+* a new network namespace with only loopback: no route out, no DNS;
+* a new mount namespace: the host filesystem read-only, ``/run``, ``/home``,
+  ``/root`` (and any ``hide`` path) replaced by empty read-only directories, a
+  private ``/tmp``, a minimal ``/dev``, a ``/proc`` of its own PID namespace;
+  inputs bound read-only and the output directory read-write at their own paths;
+* new PID, IPC, UTS and cgroup namespaces: it sees and signals only its own
+  processes, and when its first process dies the kernel kills the rest;
+* an environment cleared to an allowlist; rlimits; no capabilities and
+  ``no_new_privs``;
+* a wall-clock deadline after which its whole process group is killed.
+
+Two ways in, chosen automatically:
+
+* as an unprivileged user, a user namespace maps the caller to root inside, which
+  owns the new namespaces; the command then runs with every capability dropped;
+* as real root, no user namespace is needed to create the others, and the command
+  runs as an unprivileged uid (``nobody`` by default) so that root-owned files
+  that stay visible read-only are still closed to it. Its outputs are staged in a
+  directory that uid owns and handed back to the caller afterwards.
+
+If the namespaces cannot be created (no ``unshare``, user namespaces disabled,
+seccomp in a container) the step does not run: :class:`IsolationUnavailable`.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import select
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+from kfp_gates.components.common.errors import ConfigError, InfrastructureError, InputNotFoundError
+
+from .interface import IsolationBackend, StepOutcome, StepSpec
+
+NSINIT = Path(__file__).with_name("_nsinit.py")
+UNSHARE = "/usr/bin/unshare"
+NOBODY = (65534, 65534)
+# Where credentials and host sockets usually live; replaced by empty directories.
+DEFAULT_HIDE = ("/run", "/home", "/root", "/media", "/mnt", "/srv", "/etc/kubernetes", "/var/lib/kubelet")
+_SETUP_FAILED = 125
+
+
+class IsolationUnavailable(InfrastructureError):
+    """The sandbox could not be created, so the step was not run (fail closed)."""
+
+
+def _unshare_path() -> str:
+    found = UNSHARE if os.access(UNSHARE, os.X_OK) else shutil.which("unshare")
+    if not found:
+        raise IsolationUnavailable(
+            "cannot isolate: `unshare` (util-linux) is not installed",
+            hint="install util-linux, or (fast-track tier only) set gates.isolation.isolation: none",
+        )
+    return found
+
+
+def _read_status(fd: int, proc: subprocess.Popen[bytes], deadline: float) -> bytes:
+    """Everything the in-namespace init writes on the status pipe, until EOF or the deadline."""
+    data = b""
+    while True:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return data
+        ready, _, _ = select.select([fd], [], [], min(left, 1.0))
+        if not ready:
+            if proc.poll() is not None:
+                return data
+            continue
+        chunk = os.read(fd, 65536)
+        if not chunk:
+            return data
+        data += chunk
+
+
+def _kill_group(proc: subprocess.Popen[bytes]) -> None:
+    """SIGKILL the step's whole process group (unshare, the PID-namespace init, their children)."""
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    proc.wait()
+
+
+def _hand_back(staged: Path, output: Path) -> None:
+    """Move the step's outputs from the staging directory into ``output``, owned by the caller.
+
+    Symlinks are moved as links, never followed; existing entries are replaced.
+    """
+    uid, gid = os.getuid(), os.getgid()
+    output.mkdir(parents=True, exist_ok=True)
+    for entry in sorted(staged.iterdir()):
+        for dirpath, dirnames, filenames in os.walk(entry, followlinks=False):
+            for name in dirnames + filenames:
+                os.lchown(os.path.join(dirpath, name), uid, gid)
+        os.lchown(entry, uid, gid)
+        dest = output / entry.name
+        if dest.is_dir() and not dest.is_symlink():
+            shutil.rmtree(dest)
+        elif dest.exists() or dest.is_symlink():
+            dest.unlink()
+        shutil.move(str(entry), str(dest))
+
+
+class LocalNamespaceBackend(IsolationBackend):
+    """Run steps in Linux namespaces created with ``unshare``. See the module docstring.
+
+    ``hide`` adds paths to replace with empty directories (or ``/dev/null`` for a
+    file); ``run_as`` is the (uid, gid) used when the launcher is real root;
+    ``tmp_size`` bounds the private ``/tmp``.
+    """
+
+    name = "namespaces"
+
+    def __init__(
+        self,
+        *,
+        hide: Sequence[str] = (),
+        run_as: tuple[int, int] = NOBODY,
+        tmp_size: str = "512m",
+        hostname: str = "sandbox",
+        stdout: int | None = None,
+        stderr: int | None = None,
+    ) -> None:
+        self.hide = tuple(dict.fromkeys((*DEFAULT_HIDE, *(_absolute(h, "hide") for h in hide))))
+        self.run_as = run_as
+        self.tmp_size = tmp_size
+        self.hostname = hostname
+        self.stdout = stdout
+        self.stderr = stderr
+
+    def command(self, config: Mapping[str, object]) -> list[str]:
+        """The ``unshare`` command line that starts the in-namespace init with ``config``."""
+        ns = ["--net", "--mount", "--pid", "--ipc", "--uts", "--cgroup", "--fork", "--kill-child"]
+        if os.geteuid() != 0:
+            ns = ["--user", "--map-root-user", *ns]
+        return [_unshare_path(), *ns, "--", sys.executable, "-I", "-S", str(NSINIT), json.dumps(config)]
+
+    def run(self, step: StepSpec) -> StepOutcome:
+        inputs = [_existing(p) for p in step.inputs]
+        staging = Path(tempfile.mkdtemp(prefix="kfp-gates-sandbox-"))
+        root_mode = os.geteuid() == 0
+        try:
+            (staging / "root").mkdir()
+            outputs: list[list[str]] = []
+            staged_out = staging / "out"
+            if step.output is not None:
+                step.output.mkdir(parents=True, exist_ok=True)  # the mount point must exist
+                staged_out.mkdir()
+                if root_mode:
+                    os.chown(staged_out, *self.run_as)
+                outputs.append([str(staged_out), str(step.output.absolute())])
+            read, write = os.pipe()
+            config = {
+                "root": str(staging / "root"),
+                "status_fd": write,
+                "hide": list(self.hide),
+                "inputs": [[str(p), str(p)] for p in inputs],
+                "outputs": outputs,
+                "env": dict(step.env),
+                "argv": list(step.argv),
+                "workdir": step.workdir,
+                "hostname": self.hostname,
+                "tmp_size": self.tmp_size,
+                "limits": step.limits.describe(),
+                "run_as": list(self.run_as) if root_mode else None,
+            }
+            try:
+                outcome = self._execute(step, self.command(config), read, write)
+            finally:
+                os.close(read)
+            if step.output is not None:
+                _hand_back(staged_out, step.output)
+            return outcome
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+
+    def _execute(self, step: StepSpec, cmd: list[str], read: int, write: int) -> StepOutcome:
+        start = time.monotonic()
+        deadline = start + step.timeout
+        try:
+            proc = subprocess.Popen(
+                cmd,
+                env=dict(step.env),
+                stdin=subprocess.DEVNULL,
+                stdout=self.stdout,
+                stderr=self.stderr,
+                pass_fds=(write,),
+                start_new_session=True,  # its own process group, killed as one on timeout
+            )
+        except OSError as exc:
+            raise IsolationUnavailable(f"cannot start unshare: {exc.strerror}") from None
+        finally:
+            os.close(write)
+        try:
+            status = _read_status(read, proc, deadline)
+            if status[:1] != b"K":
+                timed_out = time.monotonic() >= deadline
+                _kill_group(proc)
+                if status[:1] == b"E":
+                    raise IsolationUnavailable(
+                        f"sandbox set-up failed, the step was not run: {status[1:].decode('utf-8', 'replace')}",
+                        hint="fix the reported path or option; the step never runs unconfined",
+                    )
+                if timed_out:
+                    raise IsolationUnavailable("sandbox set-up did not finish before the deadline")
+                raise IsolationUnavailable(
+                    f"cannot create Linux namespaces (unshare exited {proc.returncode}); the step was not run",
+                    hint="allow user namespaces (sysctl kernel.unprivileged_userns_clone=1 / "
+                    "user.max_user_namespaces>0, or a container runtime that permits unshare), "
+                    "or in the fast-track tier set gates.isolation.isolation: none",
+                )
+            try:
+                code = proc.wait(timeout=max(0.0, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                _kill_group(proc)
+                return StepOutcome(
+                    backend=self.name, exit_code=None, signal=signal.SIGKILL, timed_out=True,
+                    duration=time.monotonic() - start, details=self._details(),
+                )  # fmt: skip
+            # Children that outlived the first process are already gone (PID namespace);
+            # the group kill covers anything that escaped it before the namespace existed.
+            try:
+                os.killpg(proc.pid, signal.SIGKILL)
+            except (ProcessLookupError, PermissionError):
+                pass
+        except BaseException:
+            if proc.poll() is None:
+                _kill_group(proc)
+            raise
+        return StepOutcome(
+            backend=self.name,
+            exit_code=code if code >= 0 else None,
+            signal=-code if code < 0 else None,
+            duration=time.monotonic() - start,
+            details=self._details(),
+        )
+
+    def _details(self) -> dict[str, object]:
+        root_mode = os.geteuid() == 0
+        return {
+            "namespaces": ["user", "net", "mount", "pid", "ipc", "uts", "cgroup"][(1 if root_mode else 0) :],
+            "network": "loopback only",
+            "filesystem": "read-only; writable: output directory, private /tmp",
+            "hidden": list(self.hide),
+            "runs_as": f"uid {self.run_as[0]}" if root_mode else "caller's uid (user namespace root, no capabilities)",
+            "capabilities": "none (bounding set empty, no_new_privs)",
+        }
+
+
+class UnisolatedBackend(IsolationBackend):
+    """Runs the step with NO isolation: only the cleared environment, rlimits and the deadline.
+
+    Exists for ``isolation: none`` in the fast-track tier. Every result it
+    produces carries a high-severity finding saying so.
+    """
+
+    name = "none"
+
+    def __init__(self, *, stdout: int | None = None, stderr: int | None = None) -> None:
+        self.stdout = stdout
+        self.stderr = stderr
+
+    def run(self, step: StepSpec) -> StepOutcome:
+        import resource
+
+        inputs = [_existing(p) for p in step.inputs]
+        del inputs
+        if step.output is not None:
+            step.output.mkdir(parents=True, exist_ok=True)
+        limits = step.limits
+
+        def _limit() -> None:  # runs in the child between fork and exec
+            resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+            for rl, value in (
+                (resource.RLIMIT_AS, limits.memory),
+                (resource.RLIMIT_CPU, limits.cpu_seconds),
+                (resource.RLIMIT_FSIZE, limits.file_size),
+                (resource.RLIMIT_NOFILE, limits.open_files),
+            ):
+                if value is not None:
+                    resource.setrlimit(rl, (value, value))
+
+        start = time.monotonic()
+        try:
+            proc = subprocess.Popen(
+                list(step.argv),
+                env=dict(step.env),
+                cwd=step.workdir,
+                stdin=subprocess.DEVNULL,
+                stdout=self.stdout,
+                stderr=self.stderr,
+                start_new_session=True,
+                preexec_fn=_limit,  # noqa: PLW1509 - single-threaded caller; only setrlimit
+            )
+        except FileNotFoundError:
+            raise ConfigError(f"command not found: {step.argv[0]}") from None
+        try:
+            code = proc.wait(timeout=step.timeout)
+        except subprocess.TimeoutExpired:
+            _kill_group(proc)
+            return StepOutcome(
+                backend=self.name, exit_code=None, signal=signal.SIGKILL, timed_out=True,
+                duration=time.monotonic() - start, isolated=False,
+            )  # fmt: skip
+        except BaseException:
+            _kill_group(proc)
+            raise
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        return StepOutcome(
+            backend=self.name,
+            exit_code=code if code >= 0 else None,
+            signal=-code if code < 0 else None,
+            duration=time.monotonic() - start,
+            isolated=False,
+            details={"network": "host", "filesystem": "host", "warning": "NOT ISOLATED"},
+        )
+
+
+def _absolute(path: str, what: str) -> str:
+    if not path.startswith("/"):
+        raise ConfigError(f"{what} path must be absolute: {path!r}")
+    return os.path.normpath(path)
+
+
+def _existing(path: Path) -> Path:
+    """The absolute, symlink-resolved input path; raises InputNotFoundError when it does not exist."""
+    if not path.exists():
+        raise InputNotFoundError("input not found", where=str(path), hint="check the --input path")
+    return path.resolve()
