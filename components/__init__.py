@@ -14,12 +14,14 @@ from typing import TYPE_CHECKING, Any
 # public name -> module that defines it (each gate adds its components here)
 _COMPONENTS: dict[str, str] = {
     "enforce_verdict": "kfp_gates.components.enforce",
+    "verify_source": "kfp_gates.components.source_integrity.component",
 }
 
 __all__ = sorted(_COMPONENTS)
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
     from .enforce import enforce_verdict  # noqa: F401
+    from .source_integrity.component import verify_source  # noqa: F401
 
 
 def __getattr__(name: str) -> Any:

@@ -275,9 +275,16 @@ class IsolationSection(GateSection):
 
 
 class SourceIntegritySection(GateSection):
-    allowed_signers: str | None = None
-    require_clean_tree: bool = True
-    lock_file: str | None = None
+    # A verification that only warns lets tampered code run: unlike the tier's other advisory
+    # gates, an explicit source-integrity check blocks in every tier unless the policy says warn.
+    on_fail: OnFail | None = Field(
+        default="block", description="block (default in every tier): unsigned code or an edited pipeline stops it"
+    )
+    allowed_signers: str | None = Field(default=None, description="SSH allowed-signers file (ssh-keygen format)")
+    gpg_keys: str | None = Field(default=None, description="ASCII-armored OpenPGP public keys of allowed signers")
+    require_clean_tree: bool = Field(default=True, description="The work tree must be exactly the verified commit")
+    lock_file: str | None = Field(default=None, description="Component lock the compiled pipeline must match")
+    timeout: Duration = Field(default=timedelta(minutes=5), description="Time limit for each git command")
 
 
 class PromotionSection(GateSection):

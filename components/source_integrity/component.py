@@ -1,0 +1,84 @@
+"""KFP component ``verify_source``: the signed-commit gate inside a pipeline.
+
+An earlier step checks the repository out into an artifact (the gate itself
+makes no network call); this step verifies the commit signatures and the work
+tree, writes its result, HTML and Markdown reports and metrics, and returns the
+verdict. It always succeeds when it could decide ("report, then enforce"):
+``enforce_verdict`` or a ``dsl.If`` on the verdict stops the pipeline. When it
+cannot decide (no signers given, not a repository, git missing) it raises, so
+the task fails and the pipeline stops: it never passes what it could not check.
+"""
+
+# No `from __future__ import annotations`: KFP reads the real annotations.
+from kfp import dsl
+
+from kfp_gates.components._image import IMAGE
+
+
+@dsl.component(base_image=IMAGE, install_kfp_package=False)
+def verify_source(
+    repo: dsl.Input[dsl.Artifact],
+    allowed_signers: str,
+    result: dsl.Output[dsl.Artifact],
+    report_html: dsl.Output[dsl.HTML],
+    report_md: dsl.Output[dsl.Markdown],
+    metrics: dsl.Output[dsl.Metrics],
+    rev: str = "HEAD",
+    since: str = "",
+    gpg_keys: str = "",
+    require_clean_tree: bool = True,
+    policy_yaml: str = "",
+    tier: str = "standard",
+) -> str:
+    """Verify that ``rev`` (or every commit since ``since``) of ``repo`` is signed by an allowed signer.
+
+    ``allowed_signers`` is the text of an SSH allowed-signers file and
+    ``gpg_keys`` of ASCII-armored OpenPGP public keys (public keys only: they are
+    pipeline parameters). Returns ``pass``, ``warn`` or ``fail``.
+    """
+    import tempfile
+    from pathlib import Path
+
+    from kfp_gates.components.common.formats import render_html, render_markdown
+    from kfp_gates.components.common.gate import GateSettings
+    from kfp_gates.components.common.policy import GatePolicy
+    from kfp_gates.components.source_integrity.source import SourceOptions
+    from kfp_gates.components.source_integrity.source import verify_source as run_gate
+
+    policy = GatePolicy.parse(policy_yaml, "policy_yaml") if policy_yaml.strip() else GatePolicy.default(tier)
+    gate = policy.gate("source_integrity")
+    section = gate.section
+    with tempfile.TemporaryDirectory(prefix="kfp-gates-verify-source-") as tmp:
+        signers_file = gpg_file = None
+        if allowed_signers.strip():
+            signers_file = Path(tmp) / "allowed_signers"
+            signers_file.write_text(allowed_signers, encoding="utf-8")
+        if gpg_keys.strip():
+            gpg_file = Path(tmp) / "keys.asc"
+            gpg_file.write_text(gpg_keys, encoding="utf-8")
+        options = SourceOptions(
+            rev=rev or "HEAD",
+            since=since or None,
+            allowed_signers=signers_file,
+            gpg_keys=gpg_file,
+            require_clean_tree=require_clean_tree and section.require_clean_tree,  # type: ignore[attr-defined]
+            timeout=section.timeout.total_seconds(),  # type: ignore[attr-defined]
+        )
+        settings = GateSettings.from_effective(
+            gate, rev=options.rev, since=options.since, require_clean_tree=options.require_clean_tree
+        )
+        outcome = run_gate(repo.path, options, settings)
+
+    Path(result.path).write_text(outcome.to_json(), encoding="utf-8")
+    Path(report_html.path).write_text(render_html([outcome], title="kfp-gates: source integrity"), encoding="utf-8")
+    Path(report_md.path).write_text(render_markdown([outcome]), encoding="utf-8")
+    result.metadata["decision"] = outcome.decision.value
+    result.metadata["commit"] = outcome.metadata.get("commit", "")
+    result.metadata["tree"] = outcome.metadata.get("tree", "")
+    metrics.log_metric("commits_checked", float(outcome.metadata.get("commits_checked", 0)))
+    metrics.log_metric("findings", float(len(outcome.active_findings())))
+    metrics.log_metric("passed", 1.0 if outcome.passed else 0.0)
+    print(f"kfp-gates: source_integrity {outcome.decision.value} for commit {outcome.metadata.get('commit')}")
+    for f in outcome.active_findings():
+        print(f"  {f.severity.value:<8} {f.id}: {f.message}")
+    return outcome.decision.value

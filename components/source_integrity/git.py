@@ -1,0 +1,178 @@
+"""Run git on a repository that is not trusted, with settings that cannot be changed from inside it.
+
+Everything the source-integrity gate learns about a repository comes from
+git itself (``git log --format=%G?``, ``status``, ``cat-file``). The
+repository, though, is the thing under test: its ``.git/config``, replace refs,
+grafts and commit-graph file were all written by whoever produced the checkout.
+So every invocation here:
+
+* starts from an environment without any inherited ``GIT_*`` variable (a caller
+  running inside a git hook would otherwise point us at another ``GIT_DIR``);
+* ignores the system and global config (``GIT_CONFIG_NOSYSTEM``,
+  ``GIT_CONFIG_GLOBAL=/dev/null``), so the user's own config is neither read
+  nor ever written, and the verdict does not depend on who runs the gate;
+* pins, with ``-c`` (which beats the repository's config), the programs git runs
+  to verify signatures, the allowed-signers file, and turns off fsmonitor, the
+  commit-graph file, replace objects and grafts, all of which could make git
+  show a history or a work tree other than the real one;
+* forbids every transport (``GIT_ALLOW_PROTOCOL``), so a partial clone cannot
+  fetch missing objects: the gate makes no network call.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from kfp_gates.components.common.errors import ConfigError, GateTimeoutError, InfrastructureError
+
+# A protocol name that does not exist: with GIT_ALLOW_PROTOCOL set, every other one is refused.
+_NO_PROTOCOL = "kfp-gates-no-network"
+_MISSING_PROGRAM = "/nonexistent/kfp-gates-disabled"
+
+
+@dataclass(frozen=True)
+class GitTools:
+    """Absolute paths of the programs git needs; ``None`` when a program is not installed."""
+
+    git: str
+    ssh_keygen: str | None
+    gpg: str | None
+
+    @classmethod
+    def find(cls) -> GitTools:
+        """Locate git, ssh-keygen and gpg on PATH. Raises ConfigError when git itself is missing."""
+        git = shutil.which("git")
+        if git is None:
+            raise ConfigError(
+                "git is not installed", hint="install git (Debian: apt-get install git) and run the gate again"
+            )
+        return cls(git=git, ssh_keygen=shutil.which("ssh-keygen"), gpg=shutil.which("gpg"))
+
+
+class Git:
+    """A hardened git runner bound to one repository directory.
+
+    ``allowed_signers`` is the SSH allowed-signers file, ``gnupg_home`` the GnuPG
+    home whose public keys are the allowed OpenPGP signers; both are passed to git
+    per invocation and never written to any config file.
+    """
+
+    def __init__(
+        self,
+        repo: Path,
+        *,
+        allowed_signers: Path,
+        gnupg_home: Path,
+        tools: GitTools | None = None,
+        timeout: float = 300.0,
+    ) -> None:
+        self.repo = repo
+        self.tools = tools or GitTools.find()
+        self.timeout = timeout
+        self._env = self._environment(gnupg_home)
+        self._config = self._overrides(allowed_signers)
+
+    def _environment(self, gnupg_home: Path) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
+        env.update(
+            {
+                "GIT_CONFIG_NOSYSTEM": "1",
+                "GIT_CONFIG_GLOBAL": os.devnull,
+                "GIT_NO_REPLACE_OBJECTS": "1",
+                "GIT_GRAFT_FILE": os.devnull,
+                "GIT_ALLOW_PROTOCOL": _NO_PROTOCOL,
+                "GIT_TERMINAL_PROMPT": "0",
+                "GIT_OPTIONAL_LOCKS": "0",  # status must not rewrite the index of the repo under test
+                "GIT_PAGER": "cat",
+                "GNUPGHOME": str(gnupg_home),
+                "LC_ALL": "C",
+                "LANGUAGE": "C",
+            }
+        )
+        return env
+
+    def _overrides(self, allowed_signers: Path) -> list[str]:
+        settings = {
+            "gpg.ssh.allowedSignersFile": str(allowed_signers),
+            "gpg.ssh.program": self.tools.ssh_keygen or _MISSING_PROGRAM,
+            "gpg.program": self.tools.gpg or _MISSING_PROGRAM,
+            "gpg.openpgp.program": self.tools.gpg or _MISSING_PROGRAM,
+            "gpg.x509.program": _MISSING_PROGRAM,  # X.509 (gpgsm) signatures are not accepted
+            "gpg.minTrustLevel": "undefined",
+            "log.showSignature": "false",
+            "core.fsmonitor": "false",
+            "core.untrackedCache": "false",
+            "core.commitGraph": "false",
+            "core.excludesFile": os.devnull,
+            "core.quotePath": "false",
+            "protocol.allow": "never",
+            "color.ui": "false",
+            "i18n.logOutputEncoding": "UTF-8",
+        }
+        out: list[str] = []
+        for key, value in settings.items():
+            out += ["-c", f"{key}={value}"]
+        return out
+
+    def _exec(self, args: Sequence[str], stdin: bytes | None) -> subprocess.CompletedProcess[bytes]:
+        cmd = [self.tools.git, "-C", str(self.repo), *self._config, *args]
+        try:
+            return subprocess.run(
+                cmd, input=stdin, capture_output=True, env=self._env, timeout=self.timeout, check=False
+            )
+        except subprocess.TimeoutExpired:
+            raise GateTimeoutError(
+                f"git {args[0]} did not finish within {self.timeout:.0f}s", where=str(self.repo)
+            ) from None
+
+    def run(self, *args: str, stdin: bytes | None = None, ok_codes: Sequence[int] = (0,)) -> bytes:
+        """Run ``git <args>`` in the repository and return stdout.
+
+        Raises :class:`ConfigError` when git says the directory is not a usable
+        repository (or a revision does not exist), :class:`GateTimeoutError` on
+        timeout and :class:`InfrastructureError` for any other failure.
+        """
+        proc = self._exec(args, stdin)
+        if proc.returncode not in ok_codes:
+            raise _classify(args, proc.stderr.decode("utf-8", "replace"), str(self.repo))
+        return proc.stdout
+
+    def text(self, *args: str, stdin: bytes | None = None) -> str:
+        return self.run(*args, stdin=stdin).decode("utf-8", "replace")
+
+    def succeeds(self, *args: str) -> bool:
+        """True when ``git <args>`` exits 0, False when it exits 1 (``merge-base --is-ancestor``).
+
+        Any other exit code raises like :meth:`run`.
+        """
+        proc = self._exec(args, None)
+        if proc.returncode in (0, 1) and not (proc.returncode == 1 and proc.stderr.strip()):
+            return proc.returncode == 0
+        raise _classify(args, proc.stderr.decode("utf-8", "replace"), str(self.repo))
+
+    @property
+    def environment(self) -> Mapping[str, str]:
+        return dict(self._env)
+
+
+def _classify(args: Sequence[str], stderr: str, repo: str) -> Exception:
+    first = next((line for line in stderr.splitlines() if line.strip()), "").strip()
+    low = stderr.lower()
+    if "not a git repository" in low:
+        return ConfigError("not a git repository", where=repo, hint="pass the directory of a git checkout")
+    if "dubious ownership" in low:
+        return ConfigError(
+            "git refuses the repository: it is owned by another user",
+            where=repo,
+            hint="run the gate as the user who owns the checkout (kfp-gates never edits safe.directory)",
+        )
+    if any(s in low for s in ("unknown revision", "bad revision", "invalid object name", "bad object",
+                              "needed a single revision", "not a valid object name")):
+        return ConfigError(f"git cannot resolve a revision: {first}", where=repo,
+                           hint="check --rev / --since; a shallow clone may lack the base commit")
+    return InfrastructureError(f"git {' '.join(args[:2])} failed: {first or 'no message'}", where=repo)
