@@ -1,0 +1,162 @@
+"""Checks on a compiled pipeline (KFP IR), reusable by the CLI and by ``secure()``.
+
+Each ``*_findings`` function is pure: it takes a parsed pipeline and returns
+findings. :func:`check_pipeline` runs them under a policy and returns gate
+results; :func:`require_reviewed` is the one a pipeline wrapper calls to refuse
+a pipeline that was edited after its component lock was reviewed.
+
+What is checked:
+
+* **component lock** (when a lock is given): every executor's image, command,
+  args and embedded code matches the lock (gate ``source_integrity``);
+* **runtime installs**: an executor that runs ``pip install`` when its container
+  starts (``packages_to_install``, or kfp's own ``install_kfp_package``) pulls
+  unreviewed code from an index at run time;
+* **image pins**: an image referenced by tag can be moved to other bytes; only
+  ``repo@sha256:...`` names fixed content.
+
+Caching is deliberately not flagged, on gate tasks either: a cached gate
+result is reused only for identical inputs, which is the same verdict.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from kfp_gates.components.common.digest import sha256_bytes
+from kfp_gates.components.common.errors import GateBlocked
+from kfp_gates.components.common.gate import Clock, GateSettings, finalize
+from kfp_gates.components.common.kfp_ir import CompiledPipeline, is_digest_pinned, parse_pipeline
+from kfp_gates.components.common.policy import GatePolicy
+from kfp_gates.components.common.result import Finding, GateResult, Location, Subject, Tool
+from kfp_gates.components.common.severity import Severity
+from kfp_gates.components.source_integrity.gate import lock_gate, tool
+from kfp_gates.components.source_integrity.lock import ComponentLock, verify_lock
+
+CHECKS_GATE = "pipeline_checks"
+RUNTIME_INSTALL = "KFPG-CHECK-RUNTIME-INSTALL"
+UNPINNED_IMAGE = "KFPG-CHECK-UNPINNED-IMAGE"
+_PREFIX = "KFPG-CHECK-"
+
+
+def _where(pipeline: CompiledPipeline, label: str) -> Location:
+    return Location(path=pipeline.path, field=f"deploymentSpec.executors.{label}")
+
+
+def runtime_install_findings(pipeline: CompiledPipeline) -> list[Finding]:
+    """One finding per executor that installs packages with pip when its container starts."""
+    findings: list[Finding] = []
+    for label, e in sorted(pipeline.executors.items()):
+        reqs = e.runtime_pip_installs()
+        # A "pip install" the parser could not split into requirements is still an install (fail closed).
+        mentions = any("pip" in p and "install" in p for p in e.command + e.args)
+        if not reqs and not mentions:
+            continue
+        what = ", ".join(reqs) if reqs else "packages the command line does not name"
+        findings.append(
+            Finding(
+                id=RUNTIME_INSTALL,
+                severity=Severity.HIGH,
+                message=f"executor {label} runs `pip install` at container start ({what}): code from a package "
+                "index runs unreviewed; bake it into the image and set install_kfp_package=False, "
+                "no packages_to_install",
+                location=_where(pipeline, label),
+                data={"executor": label, "requirements": reqs, "aliases": [f"{RUNTIME_INSTALL}:{label}"]},
+            )
+        )
+    return findings
+
+
+def image_pin_findings(pipeline: CompiledPipeline, *, required: bool = True) -> list[Finding]:
+    """One finding per executor whose image is not pinned by digest (high when ``required``, else low)."""
+    findings: list[Finding] = []
+    for label, image in sorted(pipeline.images().items()):
+        if is_digest_pinned(image):
+            continue
+        findings.append(
+            Finding(
+                id=UNPINNED_IMAGE,
+                severity=Severity.HIGH if required else Severity.LOW,
+                message=f"executor {label} uses image {image} by tag: a tag can be moved to other content; "
+                "pin it as repo@sha256:<digest>",
+                location=_where(pipeline, label),
+                data={"executor": label, "image": image, "aliases": [f"{UNPINNED_IMAGE}:{label}"]},
+            )
+        )
+    return findings
+
+
+def lock_findings(pipeline: CompiledPipeline, lock: ComponentLock) -> list[Finding]:
+    """Executors changed, added or removed since ``lock`` was reviewed (see ``verify_lock``)."""
+    return verify_lock(pipeline, lock)
+
+
+def require_reviewed(pipeline: CompiledPipeline, lock: ComponentLock) -> None:
+    """Raise :class:`GateBlocked` naming every executor that differs from ``lock``; return when none does.
+
+    Low-severity differences (an executor renamed with identical content) do
+    not raise. This is what a pipeline wrapper calls before it compiles or
+    submits, so a pipeline edited after review refuses to run.
+    """
+    blocking = [f for f in verify_lock(pipeline, lock) if f.severity >= Severity.MEDIUM]
+    if blocking:
+        raise GateBlocked(
+            f"pipeline {pipeline.name} differs from its reviewed component lock: "
+            + "; ".join(f.message for f in blocking),
+            where=pipeline.path,
+            hint="review the change, then re-lock with `kfp-gates lock create`",
+        )
+
+
+def _hygiene_settings(policy: GatePolicy) -> GateSettings:
+    # The hygiene checks answer the supply-chain risks the dependency gate owns, so they follow its
+    # threshold and mode; only waivers for these checks apply, so the others are not reported unused.
+    dep = policy.gate("dependency_scan")
+    waivers = tuple(w for w in dep.waivers if w.id.startswith(_PREFIX))
+    return GateSettings(fail_on=dep.fail_on, on_fail=dep.on_fail, waivers=waivers,
+                        extra={"from_gate": "dependency_scan"})
+
+
+def check_pipeline(
+    pipeline: CompiledPipeline,
+    policy: GatePolicy,
+    *,
+    lock: ComponentLock | None = None,
+    lock_path: str | None = None,
+    text: str | None = None,
+) -> list[GateResult]:
+    """Run every check on ``pipeline``: the hygiene result, then the lock result when a lock is given.
+
+    ``text`` is the pipeline's YAML text (re-read from ``pipeline.path`` when None), for the subject digest.
+    """
+    clock = Clock()
+    if text is None:
+        text = Path(pipeline.path).read_text(encoding="utf-8")
+    subject = Subject(name=pipeline.name, digest={"sha256": sha256_bytes(text.encode("utf-8"))})
+    dep_section = policy.gates.dependency_scan
+    findings = runtime_install_findings(pipeline) + image_pin_findings(
+        pipeline, required=dep_section.require_image_digest
+    )
+    base = tool()
+    results = [
+        finalize(
+            gate=CHECKS_GATE,
+            subject=subject,
+            tool=Tool(name="kfp-gates check", version=base.version),
+            findings=findings,
+            settings=_hygiene_settings(policy),
+            started_at=clock.started_at,
+            metadata={"pipeline": pipeline.path, "executors": len(pipeline.executors)},
+        )
+    ]
+    if lock is not None:
+        gate = policy.gate("source_integrity")
+        settings = GateSettings.from_effective(gate, lock=lock_path)
+        results.append(lock_gate(pipeline, lock, settings, lock_path=lock_path, subject=subject))
+    return results
+
+
+def check_text(text: str, policy: GatePolicy, *, lock: ComponentLock | None = None,
+               name: str = "<pipeline>") -> list[GateResult]:
+    """:func:`check_pipeline` on compiled pipeline YAML text."""
+    return check_pipeline(parse_pipeline(text, name), policy, lock=lock, text=text)

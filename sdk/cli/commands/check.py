@@ -1,0 +1,43 @@
+"""``kfp-gates check PIPELINE.yaml``: the SDK's checks on a compiled pipeline."""
+
+from __future__ import annotations
+
+import argparse
+
+from .._common import add_output_options, add_policy_options
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "check",
+        help="check a compiled pipeline: component lock, runtime pip installs, digest-pinned images",
+        description="Check a compiled pipeline (KFP IR YAML): executors that `pip install` at start "
+        "(packages_to_install, install_kfp_package) and images not pinned by digest are findings; with a "
+        "component lock, every executor changed, added or removed since the lock blocks.",
+    )
+    p.add_argument("pipeline", metavar="PIPELINE.yaml")
+    p.add_argument("--lock", metavar="FILE", help="component lock to verify (default: the policy's lock_file)")
+    add_output_options(p)
+    add_policy_options(p)
+    p.set_defaults(func=_run)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from kfp_gates.components.common.errors import ConfigError
+    from kfp_gates.components.common.kfp_ir import load_pipeline
+    from kfp_gates.components.source_integrity.lock import load_lock
+    from kfp_gates.sdk.checks import check_pipeline
+
+    from .._common import emit, load_policy
+
+    policy = load_policy(args)
+    pipeline = load_pipeline(args.pipeline)
+    lock_path = args.lock or policy.gates.source_integrity.lock_file
+    lock = load_lock(lock_path) if lock_path else None
+    try:
+        text = Path(args.pipeline).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot read pipeline: {exc}", where=args.pipeline) from None
+    return emit(check_pipeline(pipeline, policy, lock=lock, lock_path=lock_path, text=text), args)
