@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any
 # public name -> module that defines it (each gate adds its components here)
 _COMPONENTS: dict[str, str] = {
     "enforce_verdict": "kfp_gates.components.enforce",
+    "fetch_secret": "kfp_gates.components.secrets.component",
+    "revoke_leases": "kfp_gates.components.secrets.component",
     "verify_source": "kfp_gates.components.source_integrity.component",
 }
 
@@ -21,6 +23,7 @@ __all__ = sorted(_COMPONENTS)
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
     from .enforce import enforce_verdict  # noqa: F401
+    from .secrets.component import fetch_secret, revoke_leases  # noqa: F401
     from .source_integrity.component import verify_source  # noqa: F401
 
 

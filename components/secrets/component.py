@@ -1,0 +1,97 @@
+"""KFP components for Vault secret delivery.
+
+* ``fetch_secret`` logs in with the pod's service-account token (or a
+  credential *file*), reads a secret response-wrapped and outputs only the
+  single-use wrapping token, as an artifact. The Vault address, role and path
+  are parameters; credentials never are (a parameter that looks like one is
+  refused).
+* The consuming step unwraps it once with
+  :func:`kfp_gates.components.secrets.consumer.unwrap_artifact`.
+* ``revoke_leases`` is an exit handler: it revokes the dynamic-secret leases
+  recorded for the run, whether the run succeeded or failed.
+"""
+
+# No `from __future__ import annotations`: KFP reads the real annotations.
+from kfp import dsl
+
+from kfp_gates.components._image import IMAGE
+
+
+@dsl.component(base_image=IMAGE, install_kfp_package=False)
+def fetch_secret(
+    vault_addr: str,
+    secret_path: str,
+    wrapped: dsl.Output[dsl.Artifact],
+    auth_method: str = "kubernetes",
+    role: str = "",
+    role_id: str = "",
+    credential_file: str = "",
+    auth_mount: str = "",
+    mount: str = "",
+    secret_field: str = "",
+    kv_version: int = 2,
+    version: int = 0,
+    dynamic: bool = False,
+    wrap_ttl: str = "5m",
+    namespace: str = "",
+    ca_cert_file: str = "",
+    run_id: str = "",
+    lease_registry: str = "secret/kfp-gates/leases",
+):
+    """Read ``secret_path`` (MOUNT/PATH) response-wrapped; ``wrapped`` holds only the wrapping token.
+
+    ``credential_file`` is the AppRole secret-id file, the JWT file, the
+    projected service-account token (kubernetes; default: the pod's SA token)
+    or the token file (token; default: $VAULT_TOKEN), mounted from a Kubernetes
+    secret. For a dynamic secret pass ``run_id=dsl.PIPELINE_JOB_ID_PLACEHOLDER``
+    so ``revoke_leases`` can revoke its lease when the run ends.
+    """
+    from kfp_gates.components.secrets.steps import StepAuth, fetch_step
+
+    result = fetch_step(
+        vault_addr=vault_addr,
+        secret_path=secret_path,
+        auth=StepAuth(auth_method, role, role_id, credential_file, auth_mount),
+        mount=mount,
+        secret_field=secret_field,
+        kv_version=kv_version,
+        version=version,
+        dynamic=dynamic,
+        wrap_ttl=wrap_ttl,
+        namespace=namespace,
+        ca_cert_file=ca_cert_file,
+        run_id=run_id,
+        lease_registry=lease_registry,
+    )
+    with open(wrapped.path, "w", encoding="utf-8") as fh:
+        fh.write(result.token)
+    wrapped.metadata.update(result.public())
+    print(f"kfp-gates: wrapped {result.creation_path} (single use, expires in {result.ttl}s)")
+
+
+@dsl.component(base_image=IMAGE, install_kfp_package=False)
+def revoke_leases(
+    vault_addr: str,
+    run_id: str,
+    auth_method: str = "kubernetes",
+    role: str = "",
+    role_id: str = "",
+    credential_file: str = "",
+    auth_mount: str = "",
+    lease_registry: str = "secret/kfp-gates/leases",
+    namespace: str = "",
+    ca_cert_file: str = "",
+) -> int:
+    """Exit handler: revoke every lease recorded for ``run_id``; returns how many were revoked."""
+    from kfp_gates.components.secrets.steps import StepAuth, revoke_step
+
+    report = revoke_step(
+        vault_addr=vault_addr,
+        run_id=run_id,
+        auth=StepAuth(auth_method, role, role_id, credential_file, auth_mount),
+        lease_registry=lease_registry,
+        namespace=namespace,
+        ca_cert_file=ca_cert_file,
+    )
+    print(f"kfp-gates: revoked {len(report.revoked)} lease(s) of run {run_id}")
+    return len(report.revoked)
