@@ -16,6 +16,8 @@ _COMPONENTS: dict[str, str] = {
     "enforce_verdict": "kfp_gates.components.enforce",
     "fetch_secret": "kfp_gates.components.secrets.component",
     "revoke_leases": "kfp_gates.components.secrets.component",
+    "sign_model": "kfp_gates.components.model_signing.component",
+    "verify_model": "kfp_gates.components.model_signing.component",
     "verify_source": "kfp_gates.components.source_integrity.component",
 }
 
@@ -23,6 +25,7 @@ __all__ = sorted(_COMPONENTS)
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
     from .enforce import enforce_verdict  # noqa: F401
+    from .model_signing.component import sign_model, verify_model  # noqa: F401
     from .secrets.component import fetch_secret, revoke_leases  # noqa: F401
     from .source_integrity.component import verify_source  # noqa: F401
 
