@@ -164,6 +164,9 @@ class GateSection(_Strict):
 class DataValidationSection(GateSection):
     suite: str | None = Field(default=None, description="Great Expectations suite (JSON/YAML)")
     engine: Literal["pandas", "spark"] = "pandas"
+    max_unexpected_values: int = Field(
+        default=5, ge=0, le=20, description="Unexpected values quoted per failed expectation (0: none, e.g. PII)"
+    )
 
 
 class DependencyScanSection(GateSection):
