@@ -112,6 +112,7 @@ class Git:
             "core.quotePath": "false",
             "protocol.allow": "never",
             "color.ui": "false",
+            "advice.graftFileDeprecated": "false",
             "i18n.logOutputEncoding": "UTF-8",
         }
         out: list[str] = []
@@ -151,7 +152,7 @@ class Git:
         Any other exit code raises like :meth:`run`.
         """
         proc = self._exec(args, None)
-        if proc.returncode in (0, 1) and not (proc.returncode == 1 and proc.stderr.strip()):
+        if proc.returncode in (0, 1):  # git's fatal errors exit 128
             return proc.returncode == 0
         raise _classify(args, proc.stderr.decode("utf-8", "replace"), str(self.repo))
 
