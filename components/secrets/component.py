@@ -12,6 +12,8 @@
 """
 
 # No `from __future__ import annotations`: KFP reads the real annotations.
+from typing import Optional
+
 from kfp import dsl
 
 from kfp_gates.components._image import IMAGE
@@ -32,6 +34,7 @@ def fetch_secret(
     kv_version: int = 2,
     version: int = 0,
     dynamic: bool = False,
+    dynamic_params: Optional[dict] = None,  # noqa: UP045 - KFP reads typing.Optional, not X | None
     wrap_ttl: str = "5m",
     namespace: str = "",
     ca_cert_file: str = "",
@@ -44,7 +47,8 @@ def fetch_secret(
     projected service-account token (kubernetes; default: the pod's SA token)
     or the token file (token; default: $VAULT_TOKEN), mounted from a Kubernetes
     secret. For a dynamic secret pass ``run_id=dsl.PIPELINE_JOB_ID_PLACEHOLDER``
-    so ``revoke_leases`` can revoke its lease when the run ends.
+    so ``revoke_leases`` can revoke its lease when the run ends; ``dynamic_params``
+    makes the read a POST (e.g. ``{"common_name": "svc.example.com"}`` for PKI).
     """
     from kfp_gates.components.secrets.steps import StepAuth, fetch_step
 
@@ -57,6 +61,7 @@ def fetch_secret(
         kv_version=kv_version,
         version=version,
         dynamic=dynamic,
+        params=dynamic_params,
         wrap_ttl=wrap_ttl,
         namespace=namespace,
         ca_cert_file=ca_cert_file,

@@ -81,6 +81,7 @@ def fetch_step(
     kv_version: int = 2,
     version: int = 0,
     dynamic: bool = False,
+    params: dict[str, object] | None = None,
     wrap_ttl: str = "5m",
     max_wrap_ttl: str = "1h",
     namespace: str = "",
@@ -101,7 +102,10 @@ def fetch_step(
         mount=mount,
         secret_field=secret_field,
         run_id=run_id,
+        **{f"params[{k}]": v for k, v in (params or {}).items()},
     )
+    if params and not dynamic:
+        raise ConfigError("params apply to dynamic secrets only", where="params")
     if kv_version not in (1, 2):
         raise ConfigError("kv_version must be 1 or 2", where="kv_version")
     try:
@@ -114,6 +118,7 @@ def fetch_step(
         kind="dynamic" if dynamic else ("kv2" if kv_version == 2 else "kv1"),
         version=version or None,
         field=secret_field or None,
+        params=dict(params or {}),
     )
     client, _ = login(_config(vault_addr, namespace, ca_cert_file), auth.build())
     wrapped = fetch_wrapped(client, ref, ttl, max_ttl=max_ttl)
