@@ -104,7 +104,7 @@ def parse_bundle(data: bytes, where: str = "<signature>") -> Bundle:
     """Parse bundle JSON. Raises SignatureError (``KFPG-SIGN-NOT-A-BUNDLE``) on anything else."""
     try:
         doc = json.loads(data)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, RecursionError):
         raise _not_a_bundle("not JSON", where) from None
     if not isinstance(doc, dict):
         raise _not_a_bundle("not a JSON object", where)

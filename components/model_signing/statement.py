@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from kfp_gates.components.common.errors import InputNotFoundError, UnsafeInputError
+from kfp_gates.components.common.errors import ConfigError, InputNotFoundError, UnsafeInputError
 from kfp_gates.components.common.result import GateResult
 
 from .errors import BAD_STATEMENT, SignatureError
@@ -163,7 +163,7 @@ def parse_payload(payload_type: str, payload: bytes) -> SignedStatement:
         raise _bad(f"payload type {payload_type!r}, expected {PAYLOAD_TYPE!r}")
     try:
         data = json.loads(payload)
-    except ValueError:
+    except (ValueError, RecursionError):
         raise _bad("payload is not JSON") from None
     if not isinstance(data, dict) or data.get("_type") != STATEMENT_TYPE:
         raise _bad("not an in-toto Statement v1")
@@ -171,7 +171,7 @@ def parse_payload(payload_type: str, payload: bytes) -> SignedStatement:
         raise _bad(f"predicate type {data.get('predicateType')!r} (pre-1.0 signatures are not accepted)")
     try:
         return _parse(data)
-    except (KeyError, TypeError, ValueError, AttributeError, UnsafeInputError) as exc:
+    except (KeyError, TypeError, ValueError, AttributeError, OverflowError, UnsafeInputError, ConfigError) as exc:
         raise _bad(str(exc) or type(exc).__name__) from None
 
 
