@@ -21,6 +21,14 @@ from .errors import ConfigError, InputNotFoundError
 # Lightweight components write their embedded source to this file before running it.
 _EMBEDDED_MARKER = "ephemeral_component.py"
 _SHELL_STOP = {"&&", "||", ";", "|", "fi", "then", "do", "done", "else"}
+# pip install options whose value is the next word (so it is not mistaken for a requirement).
+_PIP_VALUE_OPTIONS = {
+    "-i", "--index-url", "--extra-index-url", "-f", "--find-links", "--trusted-host", "-r", "--requirement",
+    "-c", "--constraint", "-e", "--editable", "-t", "--target", "--prefix", "--root", "--platform",
+    "--python-version", "--implementation", "--abi", "--src", "--upgrade-strategy", "--progress-bar",
+    "--cache-dir", "--log", "--proxy", "--retries", "--timeout", "--exists-action", "--cert", "--client-cert",
+    "--global-option", "--config-settings", "-C", "--no-binary", "--only-binary", "--report", "--python",
+}
 
 
 @dataclass(frozen=True)
@@ -44,9 +52,9 @@ class Executor:
                 return parts[i + 1]
         return None
 
-    def runtime_pip_installs(self) -> list[str]:
-        """Requirement strings installed with ``pip install`` when the container starts."""
-        reqs: list[str] = []
+    def _pip_install_words(self) -> list[tuple[str, str]]:
+        """(option, value) pairs of every ``pip install`` in the command; requirements have option ""."""
+        out: list[tuple[str, str]] = []
         for part in self.command + self.args:
             if "pip" not in part or "install" not in part:
                 continue
@@ -56,15 +64,35 @@ class Executor:
                 continue
             collecting = False
             prev = ""
+            pending: str | None = None
             for w in words:
                 if w in _SHELL_STOP or w.endswith(";"):
-                    collecting = False
+                    collecting, pending = False, None
                 elif w == "install" and (prev in {"pip", "pip3"} or prev.endswith("/pip")):
                     collecting = True
-                elif collecting and not w.startswith(("-", "$")):
-                    reqs.append(w)
+                elif collecting and pending is not None:
+                    out.append((pending, w))
+                    pending = None
+                elif collecting and w.startswith("-"):
+                    name, eq, value = w.partition("=")
+                    if eq:
+                        out.append((name, value))
+                    elif name in _PIP_VALUE_OPTIONS:
+                        pending = name  # the next word is this option's value, not a requirement
+                    else:
+                        out.append((name, ""))
+                elif collecting and not w.startswith("$"):
+                    out.append(("", w))
                 prev = w
-        return reqs
+        return out
+
+    def runtime_pip_installs(self) -> list[str]:
+        """Requirement strings installed with ``pip install`` when the container starts."""
+        return [w for opt, w in self._pip_install_words() if opt == ""]
+
+    def runtime_pip_options(self) -> list[tuple[str, str]]:
+        """Options of those ``pip install`` commands, e.g. ``("--index-url", URL)``; flags have value ""."""
+        return [(opt, w) for opt, w in self._pip_install_words() if opt]
 
 
 @dataclass(frozen=True)

@@ -170,19 +170,38 @@ class DataValidationSection(GateSection):
 
 
 class DependencyScanSection(GateSection):
-    advisories: str | None = Field(default=None, description="OSV advisories directory or zip; default embedded")
-    max_advisory_age: Duration | None = Field(default=None, description="Older advisory data warns or blocks")
-    require_pins: bool = True
-    require_hashes: bool = False
-    allowed_indexes: tuple[str, ...] = ()
-    allow_extra_index_url: bool = False
-    require_image_digest: bool = True
-    require_hf_revision: bool = True
-    forbid_trust_remote_code: bool = True
+    advisories: str | None = Field(
+        default=None, description="OSV advisories: directory, all.zip or compact .json.gz; default embedded PyPA"
+    )
+    max_advisory_age: Duration | None = Field(
+        default=None, description="Advisory data older than this warns or blocks (critical tier default: 30d)"
+    )
+    stale_advisories: OnFail | None = Field(
+        default=None, description="Stale advisory data: block or warn (default: block in critical, else warn)"
+    )
+    require_pins: bool = Field(default=True, description="Report requirements not pinned with ==")
+    require_hashes: bool = Field(default=False, description="Report requirements without --hash")
+    allowed_indexes: tuple[str, ...] = Field(
+        default=(), description="Package index URLs allowed (private mirror); empty: any index"
+    )
+    allow_extra_index_url: bool = Field(default=False, description="Allow --extra-index-url (dependency confusion)")
+    allow_trusted_host: bool = Field(default=False, description="Allow --trusted-host (no TLS verification)")
+    require_image_digest: bool = Field(default=True, description="Report images referenced by tag, not digest")
+    require_hf_revision: bool = Field(default=True, description="Report Hugging Face loads without a commit revision")
+    forbid_trust_remote_code: bool = Field(default=True, description="Report trust_remote_code=True")
 
 
 class ImageScanSection(GateSection):
-    trivy_db: str | None = Field(default=None, description="Offline Trivy DB directory")
+    trivy_db: str | None = Field(default=None, description="Offline Trivy cache directory (holds db/trivy.db)")
+    ignore_unfixed: bool = Field(default=False, description="Skip vulnerabilities that have no fixed version yet")
+    max_advisory_age: Duration | None = Field(
+        default=None, description="Trivy DB / report older than this warns or blocks (critical tier default: 30d)"
+    )
+    stale_advisories: OnFail | None = Field(
+        default=None, description="Stale data: block or warn (default: block in critical, else warn)"
+    )
+    timeout: Duration = Field(default=timedelta(minutes=10), description="Limit for one trivy run")
+    require_image_digest: bool = Field(default=True, description="Report an image referenced by tag, not digest")
 
 
 class ModelScanSection(GateSection):
