@@ -1,0 +1,116 @@
+"""sdk.checks: runtime pip installs, unpinned images, the lock, and require_reviewed for secure()."""
+
+# No `from __future__ import annotations`: this module defines KFP components.
+
+import os
+from pathlib import Path
+
+import pytest
+from kfp import compiler, dsl
+
+from kfp_gates.components.common.errors import GateBlocked
+from kfp_gates.components.common.kfp_ir import load_pipeline
+from kfp_gates.components.common.policy import GatePolicy
+from kfp_gates.components.common.severity import Decision, Severity
+from kfp_gates.components.source_integrity import create_lock
+from kfp_gates.components.source_integrity import lock as lk
+from kfp_gates.sdk import checks
+
+from .sample_pipeline import BUNDLED, compile_to
+
+
+@dsl.component(base_image="python:3.11", packages_to_install=["requests==2.31.0"])
+def fetch(url: str) -> str:
+    import requests
+
+    return requests.get(url, timeout=5).text[:10]
+
+
+@dsl.component(base_image="python:3.11")
+def plain(x: int) -> int:
+    return x + 1
+
+
+@dsl.pipeline(name="unsafe")
+def unsafe_pipeline(url: str = "https://example.com") -> None:
+    fetch(url=url)
+    plain(x=1)
+
+
+@pytest.fixture(scope="module")
+def unsafe(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("unsafe") / "unsafe.yaml"
+    compiler.Compiler().compile(unsafe_pipeline, str(path))
+    return path
+
+
+def test_bundled_sample_is_up_to_date(tmp_path):
+    fresh = compile_to(tmp_path / "fresh.yaml").read_text()
+    if os.environ.get("KFP_GATES_UPDATE_GOLDEN") == "1":
+        BUNDLED.write_text(fresh)
+    assert BUNDLED.read_text() == fresh, "regenerate with KFP_GATES_UPDATE_GOLDEN=1"
+
+
+def test_runtime_pip_installs_are_flagged_per_executor(unsafe):
+    findings = checks.runtime_install_findings(load_pipeline(unsafe))
+    by_exec = {f.data["executor"]: f for f in findings}
+    assert set(by_exec) == {"exec-fetch", "exec-plain"}  # install_kfp_package=True installs kfp in both
+    assert "requests==2.31.0" in by_exec["exec-fetch"].data["requirements"]
+    assert any(r.startswith("kfp==") for r in by_exec["exec-plain"].data["requirements"])
+    assert all(f.severity is Severity.HIGH for f in findings)
+
+
+def test_tag_only_images_are_flagged(unsafe):
+    findings = checks.image_pin_findings(load_pipeline(unsafe))
+    assert {(f.data["executor"], f.data["image"]) for f in findings} == {
+        ("exec-fetch", "python:3.11"), ("exec-plain", "python:3.11")}
+    relaxed = checks.image_pin_findings(load_pipeline(unsafe), required=False)
+    assert {f.severity for f in relaxed} == {Severity.LOW}
+
+
+def test_sample_pipeline_is_clean(sample):
+    assert checks.runtime_install_findings(sample) == []
+    assert checks.image_pin_findings(sample) == []
+
+
+def test_check_pipeline_results(unsafe, sample):
+    policy = GatePolicy.default("standard")
+    [hygiene] = checks.check_pipeline(load_pipeline(unsafe), policy)
+    assert hygiene.gate == checks.CHECKS_GATE and hygiene.decision is Decision.FAIL
+    assert {f.id for f in hygiene.findings} == {checks.RUNTIME_INSTALL, checks.UNPINNED_IMAGE}
+    results = checks.check_pipeline(sample, policy, lock=create_lock(sample), lock_path="components.lock")
+    assert [(r.gate, r.decision) for r in results] == [
+        (checks.CHECKS_GATE, Decision.PASS), ("source_integrity", Decision.PASS)]
+    assert results[0].subject == results[1].subject
+
+
+def test_check_waivers_come_from_the_dependency_gate(unsafe):
+    policy = GatePolicy.parse(
+        "tier: standard\ngates:\n  dependency_scan:\n    require_image_digest: false\n    waivers:\n"
+        "      - {id: 'KFPG-CHECK-RUNTIME-INSTALL:exec-plain', reason: kfp only, owner: me, expires: 2999-01-01}\n"
+        "      - {id: 'KFPG-CHECK-RUNTIME-INSTALL:exec-fetch', reason: legacy, owner: me, expires: 2999-01-01}\n"
+        "      - {id: PYSEC-2000-1, reason: not ours, owner: me, expires: 2999-01-01}\n"
+    )
+    [result] = checks.check_pipeline(load_pipeline(unsafe), policy)
+    assert result.decision is Decision.WARN  # only low (unpinned, not required) findings remain
+    assert all(f.waived for f in result.findings if f.id == checks.RUNTIME_INSTALL)
+    assert "KFPG-WAIVER-UNUSED" not in {f.id for f in result.findings}  # PYSEC waiver is not ours
+
+
+def test_require_reviewed_blocks_an_edited_pipeline(sample, edited):
+    lock = create_lock(sample)
+    checks.require_reviewed(sample, lock)  # untouched: no error
+
+    def edit(doc):
+        c = doc["deploymentSpec"]["executors"]["exec-prepare-data"]["container"]
+        c["command"] = [p.replace("2 * i + 1", "2 * i + 2") for p in c["command"]]
+
+    with pytest.raises(GateBlocked) as exc:
+        checks.require_reviewed(edited(edit), lock)
+    assert "exec-prepare-data" in exc.value.message and exc.value.exit_code == 1
+
+
+def test_check_text_on_yaml_text(sample):
+    results = checks.check_text(BUNDLED.read_text(), GatePolicy.default(), lock=create_lock(sample))
+    assert [r.decision for r in results] == [Decision.PASS, Decision.PASS]
+    assert lk.DAG_CHANGED not in {f.id for r in results for f in r.findings}
