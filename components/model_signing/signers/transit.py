@@ -270,28 +270,33 @@ class TransitVerifier(Verifier):
         if not self._remote:
             verify_ecdsa(self._key.public_keys[version], bundle)
             return bundle.payload_type, bundle.payload
-        vault_hash, hash_fn = _HASHES[self._key.key_type]
-        digest = hash_fn(pae(bundle.payload, bundle.payload_type)).digest()
-        resp = _with(
-            self._client,
-            f"verify with Transit key {self._name!r}",
-            lambda: self._client.secrets.transit.verify_signed_data(
-                name=self._name,
-                hash_input=base64.b64encode(digest).decode(),
-                signature=f"vault:v{version}:" + base64.b64encode(bundle.signature).decode(),
-                hash_algorithm=vault_hash,
-                prehashed=True,
-                marshaling_algorithm="asn1",
-                mount_point=self._mount,
-            ),
-        )
-        if resp["data"].get("valid") is not True:
+        if not self._remote_valid(version, bundle):
             raise SignatureError(
                 "Transit says the signature is not valid (signature or signed statement altered)",
                 finding_id=BAD_SIGNATURE,
                 hint="the signature file was modified; do not deploy",
             )
         return bundle.payload_type, bundle.payload
+
+    def _remote_valid(self, version: int, bundle: Bundle) -> bool:
+        import hvac.exceptions as hx
+
+        vault_hash, hash_fn = _HASHES[self._key.key_type]
+        digest = hash_fn(pae(bundle.payload, bundle.payload_type)).digest()
+        with vault_errors(f"verify with Transit key {self._name!r}"):
+            try:
+                resp = self._client.secrets.transit.verify_signed_data(
+                    name=self._name,
+                    hash_input=base64.b64encode(digest).decode(),
+                    signature=f"vault:v{version}:" + base64.b64encode(bundle.signature).decode(),
+                    hash_algorithm=vault_hash,
+                    prehashed=True,
+                    marshaling_algorithm="asn1",
+                    mount_point=self._mount,
+                )
+            except hx.InvalidRequest:
+                return False  # Transit answers 400 to a malformed signature: that is a bad signature, not a usage error
+        return resp["data"].get("valid") is True
 
     def describe(self) -> dict[str, Any]:
         return {"backend": self.name, "key": f"{self._mount}/keys/{self._name}", "remote": self._remote}
