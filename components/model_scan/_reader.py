@@ -1,0 +1,139 @@
+"""A forward-only byte window over a file, a decompressing stream or bytes in memory.
+
+The opcode walker works on a ``bytes`` buffer and an index into it, which is
+the fastest thing CPython can index. This reader owns that buffer: it refills
+it from the underlying stream when the walker needs bytes past its end, and
+it skips large payloads (joblib array data, torch storages) by seeking or by
+reading and discarding, so a file of any size is scanned with a bounded
+window and never read whole.
+"""
+
+from __future__ import annotations
+
+import io
+from typing import BinaryIO
+
+from .errors import LimitExceeded, Truncated
+
+WINDOW = 8 << 20  # bytes read per refill; large enough that refills are rare
+
+
+class Reader:
+    """A window ``buf`` whose first byte is at absolute offset ``base`` of the stream.
+
+    ``fill`` and ``skip`` take the walker's index into ``buf`` and return the
+    new index (the buffer may have been replaced). Both raise
+    :class:`Truncated` when the stream ends first, and :class:`LimitExceeded`
+    when more than ``max_bytes`` would be consumed (decompression bombs).
+    """
+
+    __slots__ = ("_fh", "_seekable", "_size", "base", "buf", "consumed", "eof", "max_bytes")
+
+    def __init__(
+        self,
+        *,
+        data: bytes | None = None,
+        fh: BinaryIO | None = None,
+        size: int | None = None,
+        max_bytes: int | None = None,
+    ) -> None:
+        self.buf: bytes = data if data is not None else b""
+        self.base = 0
+        self._fh = fh
+        self.eof = fh is None
+        self._size = size if fh is not None else len(self.buf)
+        self._seekable = bool(fh is not None and size is not None and _seekable(fh))
+        self.max_bytes = max_bytes
+        self.consumed = len(self.buf)  # bytes taken from the underlying stream so far
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> Reader:
+        return cls(data=bytes(data))
+
+    # ------------------------------------------------------------------
+    def offset(self, pos: int) -> int:
+        """Absolute stream offset of index ``pos`` of the current window."""
+        return self.base + pos
+
+    def at_end(self, pos: int) -> bool:
+        """True when no byte follows index ``pos`` (reads ahead if needed)."""
+        if pos < len(self.buf):
+            return False
+        if self.eof:
+            return True
+        try:
+            self.fill(pos, 1)
+        except Truncated:
+            return True
+        return False
+
+    def _read(self, n: int) -> bytes:
+        assert self._fh is not None
+        chunk = self._fh.read(n)
+        self.consumed += len(chunk)
+        if self.max_bytes is not None and self.consumed > self.max_bytes:
+            raise LimitExceeded(f"stream exceeds the bound of {self.max_bytes} bytes", self.consumed)
+        if len(chunk) < n:
+            self.eof = True
+        return chunk
+
+    def fill(self, pos: int, need: int) -> int:
+        """Make ``buf[pos:pos+need]`` available; return the (possibly new) index of ``pos``."""
+        if pos + need <= len(self.buf):
+            return pos
+        if self.eof:
+            raise Truncated(self.base + len(self.buf))
+        rest = self.buf[pos:]
+        parts = [rest]
+        have = len(rest)
+        while have < need and not self.eof:
+            chunk = self._read(max(WINDOW, need - have))
+            parts.append(chunk)
+            have += len(chunk)
+        self.base += pos
+        self.buf = b"".join(parts)
+        if have < need:
+            raise Truncated(self.base + have)
+        return 0
+
+    def skip(self, pos: int, n: int) -> int:
+        """Advance ``n`` bytes past index ``pos`` without keeping them; return the new index."""
+        if n < 0:
+            raise Truncated(self.base + pos)
+        if pos + n <= len(self.buf):
+            return pos + n
+        if self.eof:
+            raise Truncated(self.base + len(self.buf))
+        remaining = n - (len(self.buf) - pos)
+        self.base += len(self.buf)
+        self.buf = b""
+        if self._seekable:
+            assert self._fh is not None and self._size is not None
+            if self.base + remaining > self._size:
+                raise Truncated(self._size)
+            # Skipping by seek: raw array payloads are never read, only their bounds checked.
+            self._fh.seek(remaining, io.SEEK_CUR)
+            self.base += remaining
+            self.consumed += remaining
+            if self.base == self._size:
+                self.eof = True
+            return 0
+        while remaining > 0:
+            chunk = self._read(min(WINDOW, remaining))
+            if not chunk:
+                raise Truncated(self.base)
+            remaining -= len(chunk)
+            self.base += len(chunk)
+        return 0
+
+    def take(self, pos: int, n: int) -> tuple[bytes, int]:
+        """Return ``n`` bytes from ``pos`` (copied) and the index after them."""
+        pos = self.fill(pos, n)
+        return self.buf[pos : pos + n], pos + n
+
+
+def _seekable(fh: BinaryIO) -> bool:
+    try:
+        return bool(fh.seekable())
+    except (AttributeError, OSError, ValueError):
+        return False

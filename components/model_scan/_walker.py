@@ -1,0 +1,886 @@
+"""A pickle opcode walker that never unpickles.
+
+It simulates the unpickler's stack, mark stack and memo with inert stand-in
+values, so that every callable a loader could reach is resolved exactly as
+the loader would resolve it: ``GLOBAL`` and ``INST`` operands,
+``STACK_GLOBAL`` operands wherever they come from (string opcodes of any
+protocol, or fetched back from the memo), the class of ``OBJ``, the callable
+of ``REDUCE``/``NEWOBJ``. Nothing is imported and no constructor runs.
+
+Why not :func:`pickletools.genops`: it decodes every argument into Python
+objects and builds an ``OpcodeInfo`` tuple per opcode, which makes it about
+three times slower than this loop on opcode-dense files; it keeps no stack,
+so ``STACK_GLOBAL`` operands that come from the memo stay unresolved; and it
+stops at the first ``STOP``, so it cannot follow a joblib file, where raw
+numpy buffers sit between pickle opcodes and the stream continues after them.
+This walker skips those buffers (their length follows from the
+``NumpyArrayWrapper`` state) without decoding them, and carries on to the end.
+
+Values kept on the simulated stack are small: text operands as raw UTF-8
+``bytes``, byte strings as :class:`Blob`, numbers, tuples, and capped
+:class:`ListVal`/:class:`DictVal` for containers. Large payloads are skipped
+through the :class:`~._reader.Reader`, so memory stays bounded by the memo
+and the window, not by the file.
+"""
+
+from __future__ import annotations
+
+import ast
+import codecs
+import struct
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ._reader import Reader
+from .errors import Corrupt, LimitExceeded, Truncated
+
+_U1 = struct.Struct("<B").unpack_from
+_U2 = struct.Struct("<H").unpack_from
+_I4 = struct.Struct("<i").unpack_from
+_U4 = struct.Struct("<I").unpack_from
+_U8 = struct.Struct("<Q").unpack_from
+
+LIST_CAP = 1 << 16  # items of a list kept for inspection (torch storage keys); the rest are counted only
+DICT_CAP = 1 << 12
+INLINE_BYTES_CAP = 64 << 20  # byte strings kept for nested-pickle scans; longer ones are skipped
+LINE_CAP = 1 << 20  # longest protocol-0 text operand accepted
+
+
+class _Mark:
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "MARK"
+
+
+class _Any:
+    """An opaque value (a float, a set, an array the walker skipped)."""
+
+    __slots__ = ("what",)
+
+    def __init__(self, what: str) -> None:
+        self.what = what
+
+    def __repr__(self) -> str:
+        return f"<{self.what}>"
+
+
+ANY = _Any("value")
+FLOAT = _Any("float")
+SET = _Any("set")
+BUFFER = _Any("buffer")
+ARRAY = _Any("array")
+
+
+class Global:
+    """A callable or class the stream imports: ``module`` and (possibly dotted) ``name``."""
+
+    __slots__ = ("module", "name", "offset")
+
+    def __init__(self, module: str, name: str, offset: int) -> None:
+        self.module = module
+        self.name = name
+        self.offset = offset
+
+    @property
+    def dotted(self) -> str:
+        return f"{self.module}.{self.name}"
+
+    def __repr__(self) -> str:
+        return f"Global({self.dotted})"
+
+
+class Obj:
+    """The result of calling ``func`` (REDUCE, NEWOBJ, OBJ, INST, persistent load)."""
+
+    __slots__ = ("args", "func", "state")
+
+    def __init__(self, func: Any, args: Any) -> None:
+        self.func = func
+        self.args = args
+        self.state: Any = None
+
+    def __repr__(self) -> str:
+        return f"Obj({self.func!r}, {self.args!r})"
+
+
+class Blob:
+    """A byte string operand: ``data`` when kept, else only its place in the stream."""
+
+    __slots__ = ("data", "length", "offset")
+
+    def __init__(self, data: bytes | None, offset: int, length: int) -> None:
+        self.data = data
+        self.offset = offset
+        self.length = length
+
+
+class ListVal:
+    __slots__ = ("count", "items")
+
+    def __init__(self, items: list[Any] | None = None) -> None:
+        self.items: list[Any] = items[:LIST_CAP] if items else []
+        self.count = len(items) if items else 0
+
+    def extend(self, values: list[Any]) -> None:
+        self.count += len(values)
+        room = LIST_CAP - len(self.items)
+        if room > 0:
+            self.items.extend(values[:room])
+
+
+class DictVal:
+    __slots__ = ("items",)
+
+    def __init__(self) -> None:
+        self.items: dict[Any, Any] = {}
+
+    def set(self, key: Any, value: Any) -> None:
+        if len(self.items) < DICT_CAP:
+            try:
+                self.items[key] = value
+            except TypeError:  # unhashable stand-in (a list): not needed for inspection
+                pass
+
+
+MARK = _Mark()
+
+
+@dataclass
+class Import:
+    """One resolved import: where, how (GLOBAL, STACK_GLOBAL, INST, EXT), and whether it was called."""
+
+    module: str
+    name: str
+    offset: int
+    opcode: str
+
+
+@dataclass
+class StreamResult:
+    """What one pickle stream (PROTO ... STOP) holds, as far as safety is concerned."""
+
+    start: int
+    end: int = -1
+    protocol: int = 0
+    imports: list[Import] = field(default_factory=list)
+    calls: int = 0
+    value: Any = None
+    persistent_ids: list[Any] = field(default_factory=list)
+
+
+# Hooks the format layer installs: called on REDUCE of a known reconstructor, and on BUILD of
+# a joblib array wrapper. They get the walker and return nothing; they may advance the stream.
+ReduceHook = Callable[["Walker", Global, Any, int], None]
+
+
+class Walker:
+    """Walk pickle streams from a :class:`Reader`.
+
+    :meth:`walk` simulates one stream up to and including its ``STOP`` and
+    returns a :class:`StreamResult`. It raises :class:`Corrupt` or
+    :class:`Truncated` where a loader would fail, after recording every
+    import seen before that point (a loader executes those before failing,
+    so callers must report them even when the walk fails).
+    """
+
+    def __init__(
+        self,
+        reader: Reader,
+        *,
+        on_reduce: ReduceHook | None = None,
+        joblib: bool = True,
+        nested: Callable[[Walker, Blob, Global], None] | None = None,
+        max_memo: int = 1 << 26,
+    ) -> None:
+        self.r = reader
+        self.pos = 0
+        self.on_reduce = on_reduce
+        self.joblib = joblib
+        self.nested = nested
+        self.max_memo = max_memo
+        self.current: StreamResult | None = None
+        self.streams: list[StreamResult] = []
+
+    # ------------------------------------------------------------------
+    def offset(self) -> int:
+        return self.r.offset(self.pos)
+
+    def at_end(self) -> bool:
+        end = self.r.at_end(self.pos)
+        # at_end may refill the window; keep our index in step with the reader's buffer.
+        if not end and self.pos >= len(self.r.buf):
+            self.pos = 0
+        return end
+
+    def peek(self, n: int) -> bytes:
+        """Up to ``n`` bytes at the current position, without consuming them."""
+        try:
+            self.pos = self.r.fill(self.pos, n)
+        except Truncated:
+            pass
+        return self.r.buf[self.pos : self.pos + n]
+
+    def skip(self, n: int) -> None:
+        self.pos = self.r.skip(self.pos, n)
+
+    def take(self, n: int) -> bytes:
+        data, self.pos = self.r.take(self.pos, n)
+        return data
+
+    # ------------------------------------------------------------------
+    def walk(self) -> StreamResult:
+        """Walk one pickle stream from the current position through its STOP."""
+        res = StreamResult(start=self.offset())
+        outer = self.current
+        self.current = res
+        self.streams.append(res)
+        try:
+            res.value = self._loop(res)
+        finally:
+            self.current = outer
+        res.end = self.offset()
+        return res
+
+    def _line(self, buf: bytes, pos: int) -> tuple[bytes, int] | None:
+        end = buf.find(b"\n", pos, pos + LINE_CAP)
+        if end < 0:
+            if len(buf) - pos >= LINE_CAP:
+                raise Corrupt("text operand longer than 1 MiB or missing its newline", self.r.offset(pos))
+            return None
+        return buf[pos:end], end + 1
+
+    def _loop(self, res: StreamResult) -> Any:
+        r = self.r
+        buf = r.buf
+        pos = self.pos
+        lim = len(buf)
+        stack: list[Any] = []
+        metastack: list[list[Any]] = []
+        memo: list[Any] = []
+        sparse: dict[int, Any] = {}
+        imports = res.imports
+        need = 0
+
+        def memo_put(idx: int, value: Any) -> None:
+            n = len(memo)
+            if idx < n:
+                memo[idx] = value
+            elif idx == n:
+                memo.append(value)
+                while len(memo) in sparse:
+                    memo.append(sparse.pop(len(memo)))
+            else:
+                if idx > self.max_memo:
+                    raise LimitExceeded(f"memo index {idx} beyond the bound of {self.max_memo}", r.offset(pos))
+                sparse[idx] = value
+
+        def memo_get(idx: int) -> Any:
+            if idx < len(memo):
+                return memo[idx]
+            try:
+                return sparse[idx]
+            except KeyError:
+                raise Corrupt(f"memo key {idx} was never stored", r.offset(pos)) from None
+
+        def text(line: bytes, what: str) -> str:
+            try:
+                return line.decode("utf-8")
+            except UnicodeDecodeError:
+                raise Corrupt(f"{what} is not valid UTF-8", r.offset(pos)) from None
+
+        while True:
+            try:
+                while True:
+                    op = buf[pos]
+                    # Ordered by how often each opcode appears in real model files.
+                    if op == 0x4B:  # BININT1
+                        stack.append(buf[pos + 1])
+                        pos += 2
+                    elif op == 0x94:  # MEMOIZE
+                        if sparse:
+                            memo_put(len(memo) + len(sparse), stack[-1])
+                        else:
+                            memo.append(stack[-1])
+                        pos += 1
+                    elif op == 0x71:  # BINPUT
+                        idx = buf[pos + 1]
+                        if idx == len(memo) and not sparse:
+                            memo.append(stack[-1])
+                        else:
+                            memo_put(idx, stack[-1])
+                        pos += 2
+                    elif op == 0x68:  # BINGET
+                        idx = buf[pos + 1]
+                        stack.append(memo[idx] if idx < len(memo) else memo_get(idx))
+                        pos += 2
+                    elif op == 0x8C:  # SHORT_BINUNICODE
+                        end = pos + 2 + buf[pos + 1]
+                        if end > lim:
+                            need = end - pos
+                            raise Truncated
+                        stack.append(buf[pos + 2 : end])
+                        pos = end
+                    elif op == 0x47:  # BINFLOAT
+                        if pos + 9 > lim:
+                            need = 9
+                            raise Truncated
+                        stack.append(FLOAT)
+                        pos += 9
+                    elif op == 0x28:  # MARK
+                        metastack.append(stack)
+                        stack = []
+                        pos += 1
+                    elif op == 0x65:  # APPENDS
+                        if not metastack:
+                            raise Corrupt("opcode needs a MARK but none is open", r.offset(pos))
+                        items = stack
+                        stack = metastack.pop()
+                        target = stack[-1]
+                        if type(target) is ListVal:
+                            target.extend(items)
+                        pos += 1
+                    elif op == 0x75:  # SETITEMS
+                        if not metastack:
+                            raise Corrupt("opcode needs a MARK but none is open", r.offset(pos))
+                        items = stack
+                        stack = metastack.pop()
+                        target = stack[-1]
+                        if type(target) is DictVal:
+                            for i in range(0, len(items) - 1, 2):
+                                target.set(items[i], items[i + 1])
+                        pos += 1
+                    elif op == 0x86:  # TUPLE2
+                        b = stack.pop()
+                        stack[-1] = (stack[-1], b)
+                        pos += 1
+                    elif op == 0x85:  # TUPLE1
+                        stack[-1] = (stack[-1],)
+                        pos += 1
+                    elif op == 0x87:  # TUPLE3
+                        c = stack.pop()
+                        b = stack.pop()
+                        stack[-1] = (stack[-1], b, c)
+                        pos += 1
+                    elif op == 0x5D:  # EMPTY_LIST
+                        stack.append(ListVal())
+                        pos += 1
+                    elif op == 0x7D:  # EMPTY_DICT
+                        stack.append(DictVal())
+                        pos += 1
+                    elif op == 0x4A:  # BININT
+                        stack.append(_I4(buf, pos + 1)[0])
+                        pos += 5
+                    elif op == 0x4D:  # BININT2
+                        stack.append(_U2(buf, pos + 1)[0])
+                        pos += 3
+                    elif op == 0x4E:  # NONE
+                        stack.append(None)
+                        pos += 1
+                    elif op == 0x88:  # NEWTRUE
+                        stack.append(True)
+                        pos += 1
+                    elif op == 0x89:  # NEWFALSE
+                        stack.append(False)
+                        pos += 1
+                    elif op == 0x61:  # APPEND
+                        v = stack.pop()
+                        target = stack[-1]
+                        if type(target) is ListVal:
+                            target.extend([v])
+                        pos += 1
+                    elif op == 0x73:  # SETITEM
+                        v = stack.pop()
+                        k = stack.pop()
+                        target = stack[-1]
+                        if type(target) is DictVal:
+                            target.set(k, v)
+                        pos += 1
+                    elif op == 0x29:  # EMPTY_TUPLE
+                        stack.append(())
+                        pos += 1
+                    elif op == 0x6A:  # LONG_BINGET
+                        stack.append(memo_get(_U4(buf, pos + 1)[0]))
+                        pos += 5
+                    elif op == 0x72:  # LONG_BINPUT
+                        memo_put(_U4(buf, pos + 1)[0], stack[-1])
+                        pos += 5
+                    elif op == 0x58 or op == 0x42 or op == 0x54:  # BINUNICODE, BINBYTES, BINSTRING
+                        n = _U4(buf, pos + 1)[0] if op != 0x54 else _I4(buf, pos + 1)[0]
+                        if n < 0:
+                            raise Corrupt("negative string length", r.offset(pos))
+                        pos = self._string(op, pos, 5, n, stack)
+                        buf = r.buf
+                        lim = len(buf)
+                    elif op == 0x43 or op == 0x55:  # SHORT_BINBYTES, SHORT_BINSTRING
+                        pos = self._string(op, pos, 2, buf[pos + 1], stack)
+                        buf = r.buf
+                        lim = len(buf)
+                    elif op == 0x8D or op == 0x8E or op == 0x96:  # BINUNICODE8, BINBYTES8, BYTEARRAY8
+                        pos = self._string(op, pos, 9, _U8(buf, pos + 1)[0], stack)
+                        buf = r.buf
+                        lim = len(buf)
+                    elif op == 0x95:  # FRAME: framing is transparent to the opcode stream
+                        if pos + 9 > lim:
+                            need = 9
+                            raise Truncated
+                        pos += 9
+                    elif op == 0x81:  # NEWOBJ
+                        args = stack.pop()
+                        cls = stack[-1]
+                        stack[-1] = Obj(cls, args)
+                        res.calls += 1
+                        pos += 1
+                    elif op == 0x52:  # REDUCE
+                        args = stack.pop()
+                        func = stack[-1]
+                        stack[-1] = Obj(func, args)
+                        res.calls += 1
+                        if self.on_reduce is not None and type(func) is Global:
+                            self.pos = pos
+                            self.on_reduce(self, func, args, r.offset(pos))
+                        pos += 1
+                    elif op == 0x62:  # BUILD
+                        state = stack.pop()
+                        inst = stack[-1]
+                        pos += 1
+                        if type(inst) is Obj:
+                            inst.state = state
+                            if self.joblib and _is_array_wrapper(inst):
+                                self.pos = pos
+                                self.current = res
+                                _joblib_payload(self, inst)
+                                self.current = res
+                                pos = self.pos
+                                buf = r.buf
+                                lim = len(buf)
+                                stack[-1] = ARRAY
+                    elif op == 0x93:  # STACK_GLOBAL
+                        name = stack.pop()
+                        module = stack[-1]
+                        if type(module) is not bytes or type(name) is not bytes:
+                            # The loader refuses non-str operands; we cannot resolve what it would
+                            # import, so the import is recorded as unresolvable (it blocks).
+                            g = Global("<unresolved>", f"{_describe(module)}.{_describe(name)}", r.offset(pos))
+                        else:
+                            g = Global(text(module, "module name"), text(name, "global name"), r.offset(pos))
+                        imports.append(Import(g.module, g.name, g.offset, "STACK_GLOBAL"))
+                        stack[-1] = g
+                        pos += 1
+                    elif op == 0x63:  # GLOBAL
+                        got = self._line(buf, pos + 1)
+                        if got is None:
+                            need = lim - pos + 1
+                            raise Truncated
+                        mod, p2 = got
+                        got = self._line(buf, p2)
+                        if got is None:
+                            need = lim - pos + 1
+                            raise Truncated
+                        nm, p3 = got
+                        g = Global(text(mod, "module name"), text(nm, "global name"), r.offset(pos))
+                        imports.append(Import(g.module, g.name, g.offset, "GLOBAL"))
+                        stack.append(g)
+                        pos = p3
+                    elif op == 0x69:  # INST
+                        got = self._line(buf, pos + 1)
+                        if got is None:
+                            need = lim - pos + 1
+                            raise Truncated
+                        mod, p2 = got
+                        got = self._line(buf, p2)
+                        if got is None:
+                            need = lim - pos + 1
+                            raise Truncated
+                        nm, p3 = got
+                        g = Global(text(mod, "module name"), text(nm, "global name"), r.offset(pos))
+                        imports.append(Import(g.module, g.name, g.offset, "INST"))
+                        if not metastack:
+                            raise Corrupt("opcode needs a MARK but none is open", r.offset(pos))
+                        items = stack
+                        stack = metastack.pop()
+                        args = tuple(items)
+                        stack.append(Obj(g, args))
+                        res.calls += 1
+                        pos = p3
+                    elif op == 0x6F:  # OBJ
+                        if not metastack:
+                            raise Corrupt("opcode needs a MARK but none is open", r.offset(pos))
+                        items = stack
+                        stack = metastack.pop()
+                        if not items:
+                            raise Corrupt("OBJ without a class", r.offset(pos))
+                        stack.append(Obj(items[0], tuple(items[1:])))
+                        res.calls += 1
+                        pos += 1
+                    elif op == 0x92:  # NEWOBJ_EX
+                        kwargs = stack.pop()
+                        args = stack.pop()
+                        cls = stack[-1]
+                        stack[-1] = Obj(cls, (args, kwargs))
+                        res.calls += 1
+                        pos += 1
+                    elif op == 0x74:  # TUPLE
+                        if not metastack:
+                            raise Corrupt("opcode needs a MARK but none is open", r.offset(pos))
+                        items = stack
+                        stack = metastack.pop()
+                        stack.append(tuple(items))
+                        pos += 1
+                    elif op == 0x6C:  # LIST
+                        if not metastack:
+                            raise Corrupt("opcode needs a MARK but none is open", r.offset(pos))
+                        items = stack
+                        stack = metastack.pop()
+                        stack.append(ListVal(items))
+                        pos += 1
+                    elif op == 0x64:  # DICT
+                        if not metastack:
+                            raise Corrupt("opcode needs a MARK but none is open", r.offset(pos))
+                        items = stack
+                        stack = metastack.pop()
+                        d = DictVal()
+                        for i in range(0, len(items) - 1, 2):
+                            d.set(items[i], items[i + 1])
+                        stack.append(d)
+                        pos += 1
+                    elif op == 0x8F:  # EMPTY_SET
+                        stack.append(SET)
+                        pos += 1
+                    elif op == 0x90:  # ADDITEMS
+                        if not metastack:
+                            raise Corrupt("opcode needs a MARK but none is open", r.offset(pos))
+                        stack = metastack.pop()
+                        stack[-1]  # underflow check: ADDITEMS needs a target
+                        pos += 1
+                    elif op == 0x91:  # FROZENSET
+                        if not metastack:
+                            raise Corrupt("opcode needs a MARK but none is open", r.offset(pos))
+                        items = stack
+                        stack = metastack.pop()
+                        stack.append(SET)
+                        pos += 1
+                    elif op == 0x30:  # POP
+                        if stack:
+                            stack.pop()
+                        else:
+                            if not metastack:
+                                raise Corrupt("opcode needs a MARK but none is open", r.offset(pos))
+                            items = stack
+                            stack = metastack.pop()
+                        pos += 1
+                    elif op == 0x31:  # POP_MARK
+                        if not metastack:
+                            raise Corrupt("opcode needs a MARK but none is open", r.offset(pos))
+                        items = stack
+                        stack = metastack.pop()
+                        pos += 1
+                    elif op == 0x32:  # DUP
+                        stack.append(stack[-1])
+                        pos += 1
+                    elif op == 0x8A:  # LONG1
+                        n = buf[pos + 1]
+                        end = pos + 2 + n
+                        if end > lim:
+                            need = end - pos
+                            raise Truncated
+                        stack.append(int.from_bytes(buf[pos + 2 : end], "little", signed=True))
+                        pos = end
+                    elif op == 0x8B:  # LONG4
+                        n = _I4(buf, pos + 1)[0]
+                        if n < 0:
+                            raise Corrupt("negative LONG4 length", r.offset(pos))
+                        end = pos + 5 + n
+                        if end > lim:
+                            need = end - pos
+                            raise Truncated
+                        # Huge integers are not needed for inspection; avoid quadratic conversions.
+                        stack.append(int.from_bytes(buf[pos + 5 : end], "little", signed=True) if n <= 64 else ANY)
+                        pos = end
+                    elif op == 0x80:  # PROTO
+                        res.protocol = buf[pos + 1]
+                        if res.protocol > 5:
+                            raise Corrupt(f"unsupported pickle protocol {res.protocol}", r.offset(pos))
+                        pos += 2
+                    elif op == 0x51:  # BINPERSID
+                        pid = stack[-1]
+                        res.persistent_ids.append(pid)
+                        stack[-1] = Obj(Global("<persistent_load>", "", r.offset(pos)), pid)
+                        pos += 1
+                    elif op == 0x82 or op == 0x83 or op == 0x84:  # EXT1, EXT2, EXT4
+                        width = 1 if op == 0x82 else 2 if op == 0x83 else 4
+                        if width == 1:
+                            code = buf[pos + 1]
+                        else:
+                            code = _U2(buf, pos + 1)[0] if width == 2 else _I4(buf, pos + 1)[0]
+                        g = Global("<extension registry>", str(code), r.offset(pos))
+                        imports.append(Import(g.module, g.name, g.offset, f"EXT{width}"))
+                        stack.append(g)
+                        pos += 1 + width
+                    elif op == 0x97:  # NEXT_BUFFER
+                        stack.append(BUFFER)
+                        pos += 1
+                    elif op == 0x98:  # READONLY_BUFFER
+                        stack[-1]
+                        pos += 1
+                    elif op == 0x2E:  # STOP
+                        value = stack.pop()
+                        pos += 1
+                        return value
+                    elif op in _LINE_OPS:
+                        got = self._line(buf, pos + 1)
+                        if got is None:
+                            need = lim - pos + 1
+                            raise Truncated
+                        line, p2 = got
+                        self._text_op(op, line, stack, memo_put, memo_get, res, r.offset(pos))
+                        pos = p2
+                    else:
+                        raise Corrupt(f"unknown opcode 0x{op:02x}", r.offset(pos))
+            except (IndexError, struct.error, Truncated) as exc:
+                # An operand ran past the window (or an empty stack was popped). Refill and retry
+                # the same opcode: no opcode changes state before all its operands are read.
+                if isinstance(exc, IndexError) and pos < lim and not _is_read_error(buf, pos, lim):
+                    raise Corrupt("stack underflow", r.offset(pos)) from None
+                if r.eof:
+                    raise Truncated(r.offset(min(pos, lim))) from None
+                want = max(need, 16)
+                need = 0
+                try:
+                    pos = r.fill(pos, want)
+                except Truncated:
+                    # Fewer bytes remain than requested: take what is left and retry once more.
+                    if r.base + len(r.buf) <= r.offset(pos):
+                        raise
+                    pos = r.fill(pos, len(r.buf) - pos)
+                buf = r.buf
+                lim = len(buf)
+                if pos >= lim:
+                    raise Truncated(r.offset(pos)) from None
+            finally:
+                self.pos = pos
+
+    def _string(self, op: int, pos: int, hdr: int, n: int, stack: list[Any]) -> int:
+        """Push a string operand of ``n`` bytes after a ``hdr``-byte header; return the new index."""
+        r = self.r
+        start = r.offset(pos + hdr)
+        if op in (0x42, 0x43, 0x8E, 0x96):  # bytes: kept for nested-pickle scans, else skipped
+            if n > INLINE_BYTES_CAP:
+                pos = r.fill(pos, hdr)
+                pos = r.skip(pos + hdr, n)
+                stack.append(Blob(None, start, n))
+                return pos
+            pos = r.fill(pos, hdr + n)
+            stack.append(Blob(r.buf[pos + hdr : pos + hdr + n], start, n))
+            return pos + hdr + n
+        if n > LINE_CAP:  # text this long is no module or attribute name; only its extent matters
+            pos = r.fill(pos, hdr)
+            pos = r.skip(pos + hdr, n)
+            stack.append(ANY)
+            return pos
+        pos = r.fill(pos, hdr + n)
+        raw = r.buf[pos + hdr : pos + hdr + n]
+        if op in (0x54, 0x55):  # BINSTRING/SHORT_BINSTRING decode as ASCII by default
+            stack.append(raw if raw.isascii() else ANY)
+        else:
+            stack.append(raw)
+        return pos + hdr + n
+
+    def _text_op(
+        self,
+        op: int,
+        line: bytes,
+        stack: list[Any],
+        memo_put: Callable[[int, Any], None],
+        memo_get: Callable[[int], Any],
+        res: StreamResult,
+        offset: int,
+    ) -> None:
+        """Protocol-0 opcodes whose operand is a newline-terminated line."""
+        try:
+            if op == 0x49:  # INT
+                stack.append(True if line == b"01" else False if line == b"00" else int(line))
+            elif op == 0x4C:  # LONG
+                stack.append(int(line[:-1] if line.endswith(b"L") else line))
+            elif op == 0x46:  # FLOAT
+                float(line)
+                stack.append(FLOAT)
+            elif op == 0x53:  # STRING: a Python 2 repr, quotes required
+                if len(line) < 2 or line[:1] not in b"'\"" or line[-1:] != line[:1]:
+                    raise Corrupt("STRING operand is not quoted", offset)
+                value = codecs.escape_decode(line[1:-1])[0]  # type: ignore[attr-defined]
+                stack.append(value if value.isascii() else ANY)
+            elif op == 0x56:  # UNICODE (raw-unicode-escape)
+                stack.append(line.decode("raw-unicode-escape").encode("utf-8", "surrogatepass"))
+            elif op == 0x67:  # GET
+                stack.append(memo_get(int(line)))
+            elif op == 0x70:  # PUT
+                idx = int(line)
+                if idx < 0:
+                    raise Corrupt("negative memo index", offset)
+                memo_put(idx, stack[-1])
+            elif op == 0x50:  # PERSID
+                res.persistent_ids.append(line)
+                stack.append(Obj(Global("<persistent_load>", "", offset), line))
+        except (ValueError, UnicodeDecodeError):
+            raise Corrupt(f"malformed operand of opcode {chr(op)!r}", offset) from None
+
+
+_LINE_OPS = frozenset(b"ILFSVgpP")
+
+
+def _is_read_error(buf: bytes, pos: int, lim: int) -> bool:
+    """True when the opcode at ``pos`` has fixed-width operands that run past ``lim``."""
+    width = _FIXED_WIDTH.get(buf[pos], 0)
+    return pos + 1 + width > lim
+
+
+_FIXED_WIDTH = {
+    0x4B: 1, 0x71: 1, 0x68: 1, 0x8C: 1, 0x4A: 4, 0x4D: 2, 0x6A: 4, 0x72: 4, 0x58: 4, 0x42: 4, 0x54: 4,
+    0x43: 1, 0x55: 1, 0x8D: 8, 0x8E: 8, 0x96: 8, 0x8A: 1, 0x8B: 4, 0x80: 1, 0x82: 1, 0x83: 2, 0x84: 4,
+    0x47: 8, 0x95: 8,
+}
+
+
+def _describe(v: Any) -> str:
+    if type(v) is bytes:
+        return v.decode("utf-8", "replace")
+    if type(v) is Global:
+        return f"<result of {v.dotted}>"
+    if type(v) is Obj and type(v.func) is Global:
+        return f"<result of {v.func.dotted}(...)>"
+    return f"<{type(v).__name__}>"
+
+
+def as_text(v: Any) -> str | None:
+    """The str a text operand stands for, or None."""
+    if type(v) is bytes:
+        try:
+            return v.decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+    return None
+
+
+# ---------------------------------------------------------------------------
+# joblib: raw numpy buffers between pickle opcodes
+
+_KIND_SIZE = {"b": 1, "?": 1, "B": 1}
+
+
+def dtype_info(value: Any) -> tuple[int, bool]:
+    """(itemsize, has_object) of a pickled ``numpy.dtype`` stand-in.
+
+    Raises :class:`Corrupt` when the value is not a numpy dtype the walker can
+    size: then the length of the following raw buffer is unknown, and the
+    scan cannot continue safely.
+    """
+    if type(value) is not Obj or type(value.func) is not Global or value.func.dotted not in _DTYPE_CTORS:
+        raise Corrupt("joblib array wrapper without a numpy dtype: cannot size its payload")
+    args = value.args
+    spec = as_text(args[0]) if type(args) is tuple and args else None
+    if spec is None:
+        raise Corrupt("numpy dtype without a type string")
+    state = value.state
+    elsize = -1
+    flags = 0
+    if type(state) is tuple and len(state) >= 8:
+        elsize = state[5] if type(state[5]) is int else -1
+        flags = state[7] if type(state[7]) is int else 0
+    has_object = spec[:1] == "O" or bool(flags & 1)
+    if elsize > 0:
+        return elsize, has_object
+    digits = "".join(ch for ch in spec[1:] if ch.isdigit())
+    if digits:
+        size = int(digits)
+        return (size * 4 if spec[:1] == "U" else size), has_object
+    if spec[:1] in _KIND_SIZE:
+        return _KIND_SIZE[spec[:1]], has_object
+    if spec[:1] in ("M", "m", "O"):
+        return 8, has_object
+    raise Corrupt(f"cannot size numpy dtype {spec!r}")
+
+
+_DTYPE_CTORS = frozenset({"numpy.dtype", "numpy.core.multiarray.dtype", "numpy._core.multiarray.dtype"})
+
+
+_WRAPPERS = frozenset({"joblib.numpy_pickle.NumpyArrayWrapper"})
+_RECONSTRUCTORS = frozenset({"copyreg._reconstructor", "copy_reg._reconstructor"})
+
+
+def _is_array_wrapper(inst: Obj) -> bool:
+    """True when ``inst`` is an instance joblib's unpickler treats as an array wrapper.
+
+    The class may be called directly (NEWOBJ, REDUCE, OBJ, INST) or through
+    ``copyreg._reconstructor`` (protocols 0 and 1).
+    """
+    func = inst.func
+    if type(func) is not Global:
+        return False
+    if func.name == "NumpyArrayWrapper":
+        return func.dotted in _WRAPPERS
+    if func.dotted in _RECONSTRUCTORS and type(inst.args) is tuple and inst.args:
+        cls = inst.args[0]
+        return type(cls) is Global and cls.dotted in _WRAPPERS
+    return False
+
+
+SHADOW_BYTES = 4096
+
+
+def _joblib_payload(w: Walker, wrapper: Obj) -> None:
+    """Skip (or, for object arrays, walk) the array data joblib wrote after a ``NumpyArrayWrapper``.
+
+    ``joblib.load`` reads these bytes as array data, but ``pickle.load`` on
+    the same file would read them as opcodes. So the first bytes are also
+    walked as a pickle (a "shadow" walk, errors ignored): an import hidden
+    where joblib expects array data is still reported.
+    """
+    state = wrapper.state
+    if type(state) is not DictVal:
+        raise Corrupt("joblib array wrapper state is not a dict", w.offset())
+    items = {as_text(k): v for k, v in state.items.items() if type(k) is bytes}
+    shape = items.get("shape")
+    if type(shape) is not tuple or not all(type(d) is int and d >= 0 for d in shape):
+        raise Corrupt("joblib array wrapper has no valid shape", w.offset())
+    itemsize, has_object = dtype_info(items.get("dtype"))
+    if has_object:
+        # Object arrays are a complete nested pickle stream, loaded with the same find_class.
+        w.walk()
+        return
+    _shadow_walk(w, w.offset(), w.peek(SHADOW_BYTES))
+    align = items.get("numpy_array_alignment_bytes")
+    if align is not None:
+        pad = w.take(1)[0]
+        if pad:
+            w.skip(pad)
+    count = 1
+    for d in shape:
+        count *= d
+    w.skip(count * itemsize)
+
+
+def _shadow_walk(w: Walker, offset: int, head: bytes) -> None:
+    if not head or head[0] not in _OPCODE_BYTES:
+        return  # pickle.load fails on the first byte: nothing there can run
+    shadow = Walker(Reader.from_bytes(head), joblib=False)
+    try:
+        shadow.walk()
+    except (Corrupt, Truncated, LimitExceeded):
+        pass
+    current = w.current
+    if current is None:
+        return
+    for s in shadow.streams:
+        for imp in s.imports:
+            how = imp.opcode + " (in joblib array data, as pickle.load reads it)"
+            current.imports.append(Import(imp.module, imp.name, offset + imp.offset, how))
+
+
+_OPCODE_BYTES = frozenset(b"(.0125FIJKLMNPQRSTUVXabcdeghijloprstu}])G" + bytes(range(0x80, 0x99)) + b"BC")
+
+
+def literal(text: str) -> Any:
+    """``ast.literal_eval`` for small headers (numpy .npy), never code."""
+    return ast.literal_eval(text)

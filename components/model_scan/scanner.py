@@ -1,0 +1,737 @@
+"""Scan a model file or directory: detect each format by content and analyse it without loading.
+
+:class:`ModelScanner` turns every file (and every archive member, nested
+archive and nested pickle) into :class:`~kfp_gates.components.common.result.Finding`
+objects, each naming the file, the member, the byte offset, the global and
+the reason. It never imports or calls anything a file names. Anything it
+cannot analyse to the end is a finding that blocks ("cannot prove safe").
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import stat
+import tarfile
+import tempfile
+import zipfile
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Any, BinaryIO
+
+from kfp_gates.components.common.errors import InputNotFoundError
+from kfp_gates.components.common.result import Finding, Location
+from kfp_gates.components.common.severity import Severity
+
+from . import formats
+from ._reader import Reader
+from ._walker import Blob, Global, ListVal, StreamResult, Walker, as_text
+from .errors import Corrupt, LimitExceeded, StreamError, Truncated
+from .formats import Format
+from .globals_policy import GlobalsPolicy, Verdict
+
+IN_MEMORY_MAX = 100 * 1000 * 1000  # files above this are streamed, never read whole
+
+# Rule ids (stable: waivers and SARIF rules use them)
+DANGEROUS = "KFPG-MS-DANGEROUS-GLOBAL"
+UNKNOWN = "KFPG-MS-UNKNOWN-GLOBAL"
+UNPARSABLE = "KFPG-MS-UNPARSABLE"
+LIMIT = "KFPG-MS-LIMIT"
+ARCHIVE_PATH = "KFPG-MS-ARCHIVE-PATH"
+ARCHIVE_AMBIGUOUS = "KFPG-MS-ARCHIVE-AMBIGUOUS"
+UNKNOWN_FORMAT = "KFPG-MS-UNKNOWN-FORMAT"
+NESTED_UNSCANNED = "KFPG-MS-NESTED-UNSCANNED"
+SYMLINK = "KFPG-MS-SYMLINK"
+NOT_ANALYSED = "KFPG-MS-NOT-ANALYSED"
+
+TORCH_MAGIC = 0x1950A86A20F9469CFC6C
+# Reconstructors that load a nested pickle from their byte-string argument: the bytes are scanned too.
+NESTED_LOADERS = frozenset(
+    {
+        "torch.storage._load_from_bytes",
+        "pickle.loads",
+        "_pickle.loads",
+        "pickle._loads",
+        "cPickle.loads",
+        "dill.loads",
+        "dill._dill.loads",
+        "cloudpickle.loads",
+        "numpy.loads",
+        "numpy.core.numeric.loads",
+        "joblib.load",
+        "torch.load",
+    }
+)
+# Element sizes of legacy torch storage classes (for skipping storages in legacy files).
+TORCH_ELEMENT_SIZE = {
+    "FloatStorage": 4, "DoubleStorage": 8, "HalfStorage": 2, "BFloat16Storage": 2, "LongStorage": 8,
+    "IntStorage": 4, "ShortStorage": 2, "CharStorage": 1, "ByteStorage": 1, "BoolStorage": 1,
+    "ComplexFloatStorage": 8, "ComplexDoubleStorage": 16, "QInt8Storage": 1, "QUInt8Storage": 1,
+    "QInt32Storage": 4, "UntypedStorage": 1,
+}
+
+
+@dataclass(frozen=True)
+class ScanLimits:
+    """Bounds from the policy section; reaching one blocks."""
+
+    max_decompressed_bytes: int = 64 << 30
+    max_archive_members: int = 100_000
+    max_nesting_depth: int = 4
+
+
+@dataclass
+class FileReport:
+    """What was found in one file or member: its format and how much was analysed."""
+
+    path: str
+    member: str | None
+    format: str
+    size: int | None
+    streams: int = 0
+    imports: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"path": self.path, "format": self.format, "size": self.size}
+        if self.member:
+            out["member"] = self.member
+        if self.streams:
+            out["pickle_streams"] = self.streams
+            out["imports"] = self.imports
+        return out
+
+
+@dataclass
+class ScanReport:
+    findings: list[Finding] = field(default_factory=list)
+    files: list[FileReport] = field(default_factory=list)
+    globals_seen: dict[str, str] = field(default_factory=dict)  # module.name -> verdict
+    bytes_analysed: int = 0
+
+
+@dataclass(frozen=True)
+class _Where:
+    path: str
+    member: str | None = None
+    depth: int = 0
+
+    def inner(self, member: str) -> _Where:
+        return _Where(self.path, f"{self.member}/{member}" if self.member else member, self.depth + 1)
+
+    def loc(self, offset: int | None = None) -> Location:
+        return Location(path=self.path, member=self.member, offset=offset)
+
+
+class ModelScanner:
+    """Scans files and directories; see :meth:`scan`. One instance per scan (it accumulates a report)."""
+
+    def __init__(
+        self,
+        globals_policy: GlobalsPolicy | None = None,
+        limits: ScanLimits = ScanLimits(),
+        unknown_severity: Severity = Severity.HIGH,
+    ) -> None:
+        self.policy = globals_policy or GlobalsPolicy()
+        self.limits = limits
+        self.unknown_severity = unknown_severity
+        self.report = ScanReport()
+        self._budget = limits.max_decompressed_bytes
+
+    # ------------------------------------------------------------------ entry points
+    def scan(self, path: str | os.PathLike[str]) -> ScanReport:
+        """Scan a file, or every file under a directory (symlinks are not followed out of it).
+
+        Raises :class:`InputNotFoundError` when ``path`` does not exist.
+        """
+        p = Path(path)
+        if not p.exists() and not p.is_symlink():
+            raise InputNotFoundError("model file or directory not found", where=str(path),
+                                     hint="pass the path of a model file or of a model directory")
+        if p.is_dir():
+            self._scan_dir(p)
+        else:
+            self._scan_file(p, str(p))
+        return self.report
+
+    def scan_bytes(self, data: bytes, name: str = "<bytes>") -> ScanReport:
+        self._scan_blob(_Where(name), data)
+        return self.report
+
+    # ------------------------------------------------------------------ findings
+    def _add(self, rule: str, severity: Severity, message: str, where: _Where, offset: int | None = None,
+             **data: Any) -> None:
+        self.report.findings.append(
+            Finding(id=rule, severity=severity, message=message, location=where.loc(offset), data=data)
+        )
+
+    def _stream_error(self, where: _Where, exc: StreamError, what: str) -> None:
+        if isinstance(exc, LimitExceeded):
+            self._add(LIMIT, Severity.HIGH, f"{what}: {exc.message}; scan stopped, cannot prove safe", where,
+                      exc.offset)
+        else:
+            self._add(UNPARSABLE, Severity.HIGH, f"{what}: {exc.message}; cannot prove safe", where, exc.offset)
+
+    # ------------------------------------------------------------------ directories and files
+    def _scan_dir(self, root: Path) -> None:
+        real_root = root.resolve()
+        for dirpath, dirnames, filenames in os.walk(root, followlinks=False):
+            d = Path(dirpath)
+            dirnames.sort()
+            for name in sorted(filenames) + sorted(n for n in dirnames if (d / n).is_symlink()):
+                full = d / name
+                rel = full.relative_to(root).as_posix()
+                display = str(full)
+                st = full.lstat()
+                if stat.S_ISLNK(st.st_mode):
+                    target = full.resolve()
+                    try:
+                        target.relative_to(real_root)
+                        inside = True
+                    except ValueError:
+                        inside = False
+                    if not inside:
+                        self._add(SYMLINK, Severity.MEDIUM,
+                                  f"symlink {rel} points outside the scanned directory ({os.readlink(full)}); "
+                                  "not followed, so its target is not scanned", _Where(display))
+                    # A link inside the root points at a file the walk scans under its own name.
+                    continue
+                if stat.S_ISREG(st.st_mode):
+                    self._scan_file(full, display)
+            dirnames[:] = [n for n in dirnames if not (d / n).is_symlink()]
+
+    def _scan_file(self, path: Path, display: str) -> None:
+        where = _Where(display)
+        try:
+            size = path.stat().st_size
+            fh = open(path, "rb")
+        except FileNotFoundError:
+            raise InputNotFoundError("file not found", where=display) from None
+        except IsADirectoryError:
+            raise InputNotFoundError("expected a file", where=display) from None
+        except PermissionError:
+            raise InputNotFoundError("permission denied", where=display,
+                                     hint="the scanner must be able to read every file it is asked to scan") from None
+        with fh:
+            if size <= IN_MEMORY_MAX:
+                data = fh.read()
+                self._scan_blob(where, data)
+            else:
+                self._scan_stream(where, fh, size, seekable=True)
+
+    # ------------------------------------------------------------------ dispatch by content
+    def _scan_blob(self, where: _Where, data: bytes) -> None:
+        """Scan bytes held in memory."""
+        self._dispatch(where, formats.detect(data[: formats.HEAD], len(data)), len(data),
+                       lambda: Reader.from_bytes(data), lambda: io.BytesIO(data), data=data)
+
+    def _scan_stream(self, where: _Where, fh: BinaryIO, size: int | None, *, seekable: bool) -> None:
+        """Scan a file object without reading it whole (large files, archive members, decompressed data)."""
+        head = fh.read(formats.HEAD)
+        if seekable:
+            fh.seek(0)
+            stream: BinaryIO = fh
+        else:
+            stream = _Prepend(head, fh)  # type: ignore[assignment]
+        fmt = formats.detect(head, size)
+
+        def reader() -> Reader:
+            return Reader(fh=stream, size=size if seekable else None)
+
+        self._dispatch(where, fmt, size, reader, lambda: stream)
+
+    def _dispatch(self, where: _Where, fmt: Format, size: int | None, reader: Any, fileobj: Any,
+                  data: bytes | None = None) -> None:
+        if where.depth > self.limits.max_nesting_depth:
+            self._add(LIMIT, Severity.HIGH,
+                      f"nesting deeper than max_nesting_depth={self.limits.max_nesting_depth}; not scanned, "
+                      "cannot prove safe", where)
+            return
+        rep = FileReport(where.path, where.member, fmt.value, size)
+        self.report.files.append(rep)
+        if fmt is Format.PICKLE:
+            self._scan_pickle_file(where, reader(), rep)
+        elif fmt is Format.ZIP:
+            self._scan_zip(where, fileobj(), data, size)
+        elif fmt.compressed:
+            self._scan_compressed(where, fmt, fileobj(), data)
+        elif fmt is Format.TAR:
+            self._scan_tar(where, fileobj())
+        elif fmt is Format.NPY:
+            self._scan_npy(where, reader(), rep)
+        elif fmt is Format.SAFETENSORS:
+            self._scan_safetensors(where, fileobj(), size)
+        elif fmt is Format.LZ4:
+            self._add(UNPARSABLE, Severity.HIGH,
+                      "lz4-compressed (joblib compress='lz4'): this scanner cannot decompress lz4, so the content "
+                      "cannot be proven safe", where, 0)
+        elif fmt is Format.HDF5:
+            self._add(NOT_ANALYSED, Severity.MEDIUM,
+                      "HDF5 (Keras .h5): not analysed; Keras Lambda layers can carry code", where, 0)
+        elif fmt in (Format.GGUF, Format.EMPTY):
+            pass
+        else:  # text or unknown binary: a protocol 0/1 pickle has no header, so try walking it
+            self._scan_headerless(where, fmt, reader(), rep)
+        if fmt is not Format.ZIP and data is not None and _has_zip_directory(data):
+            # A zip directory at the end of a non-zip file: zipfile-based loaders would open it.
+            self._add(ARCHIVE_AMBIGUOUS, Severity.HIGH,
+                      f"file starts as {fmt.value} but ends with a zip directory (a polyglot); scanning both",
+                      where)
+            self._scan_zip(where, io.BytesIO(data), data, size)
+
+    # ------------------------------------------------------------------ pickles
+    def _new_walker(self, where: _Where, reader: Reader) -> Walker:
+        def on_reduce(w: Walker, func: Global, args: Any, offset: int) -> None:
+            if func.dotted in NESTED_LOADERS or self.policy.judge(func.module, func.name).dotted in NESTED_LOADERS:
+                self._nested(where, func, args, offset)
+
+        return Walker(reader, on_reduce=on_reduce)
+
+    def _record(self, where: _Where, streams: list[StreamResult], rep: FileReport | None) -> None:
+        """Judge every import of the walked streams and add findings (one per global and stream)."""
+        for s in streams:
+            seen: dict[tuple[str, str], int] = {}
+            for imp in s.imports:
+                key = (imp.module, imp.name)
+                if key in seen:
+                    seen[key] += 1
+                    continue
+                seen[key] = 1
+                j = self.policy.judge(imp.module, imp.name)
+                self.report.globals_seen[j.dotted] = j.verdict.value
+                if j.verdict is Verdict.SAFE:
+                    continue
+                if j.verdict is Verdict.DANGEROUS:
+                    self._add(DANGEROUS, Severity.CRITICAL,
+                              f"{imp.opcode} imports {j.dotted}: {j.reason}", where, imp.offset,
+                              **{"global": j.dotted, "opcode": imp.opcode, "verdict": "dangerous",
+                                 "aliases": [f"{DANGEROUS}:{j.dotted}"]})
+                else:
+                    self._add(UNKNOWN, self.unknown_severity,
+                              f"{imp.opcode} imports {j.dotted}: {j.reason}; loading may run its code "
+                              f"(allow it with --allow {j.dotted} if you trust it)", where, imp.offset,
+                              **{"global": j.dotted, "opcode": imp.opcode, "verdict": "unknown",
+                                 "aliases": [f"{UNKNOWN}:{j.dotted}"]})
+            if rep is not None:
+                rep.streams += 1
+                rep.imports += len(s.imports)
+
+    def _walk_all(self, where: _Where, walker: Walker, rep: FileReport | None, what: str) -> StreamResult | None:
+        """Walk one stream; record its imports whether or not it ends cleanly. None when it failed."""
+        done = len(walker.streams)
+        try:
+            res = walker.walk()
+        except StreamError as exc:
+            self._record(where, walker.streams[done:], rep)
+            self._stream_error(where, exc, what)
+            return None
+        self._record(where, walker.streams[done:], rep)
+        return res
+
+    def _scan_pickle_file(self, where: _Where, reader: Reader, rep: FileReport) -> None:
+        """A file that starts with a pickle: one or more streams, a joblib file, or a legacy torch file."""
+        walker = self._new_walker(where, reader)
+        first = self._walk_all(where, walker, rep, "pickle stream")
+        if first is None:
+            return
+        if first.value == TORCH_MAGIC and type(first.value) is int:
+            rep.format = "pytorch-legacy"
+            self._torch_legacy(where, walker, rep)
+            return
+        self._rest_of_streams(where, walker, rep)
+
+    def _rest_of_streams(self, where: _Where, walker: Walker, rep: FileReport) -> None:
+        """Concatenated streams: a loader that calls load() again reads them, so they are walked too."""
+        while not walker.at_end():
+            offset = walker.offset()
+            head = walker.peek(1)
+            if head[0] not in formats.OPCODES:
+                self._add(UNPARSABLE, Severity.HIGH,
+                          "data after the last pickle STOP that is not a pickle; "
+                          "cannot prove what reads it", where, offset)
+                return
+            res = self._walk_all(where, walker, rep, "pickle stream after an earlier STOP")
+            if res is None:
+                return
+
+    def _torch_legacy(self, where: _Where, walker: Walker, rep: FileReport) -> None:
+        """torch.save before 1.6: magic, protocol, sys_info, the object, storage keys, then raw storages."""
+        storage_types: dict[str, int] = {}
+        results: list[StreamResult] = []
+        for what in ("protocol version", "sys_info", "object", "storage keys"):
+            res = self._walk_all(where, walker, rep, f"legacy torch {what} pickle")
+            if res is None:
+                return
+            results.append(res)
+        for pid in results[2].persistent_ids:
+            if type(pid) is tuple and len(pid) >= 3 and as_text(pid[0]) == "storage":
+                key = as_text(pid[2])
+                cls = pid[1]
+                size = TORCH_ELEMENT_SIZE.get(cls.name) if type(cls) is Global else None
+                if key is None or size is None:
+                    self._add(UNPARSABLE, Severity.HIGH, "legacy torch storage with an unknown type; cannot size "
+                              "its data, cannot prove safe", where, walker.offset())
+                    return
+                storage_types[key] = size
+        keys = results[3].value
+        if type(keys) is not ListVal or keys.count != len(keys.items):
+            self._add(UNPARSABLE, Severity.HIGH, "legacy torch storage key list missing or too long", where,
+                      walker.offset())
+            return
+        try:
+            for k in keys.items:
+                key = as_text(k)
+                if key not in storage_types:
+                    raise Corrupt(f"storage key {key!r} was not declared by the object pickle", walker.offset())
+                n = int.from_bytes(walker.take(8), "little", signed=True)
+                walker.skip(n * storage_types[key])
+        except StreamError as exc:
+            self._stream_error(where, exc, "legacy torch storage data")
+            return
+        self._rest_of_streams(where, walker, rep)
+
+    def _scan_headerless(self, where: _Where, fmt: Format, reader: Reader, rep: FileReport) -> None:
+        """Text or unknown bytes. Protocol 0/1 pickles have no header: walk, and judge what happened."""
+        head = reader.buf[:1] if reader.buf else b""
+        if not head:
+            try:
+                reader.fill(0, 1)
+                head = reader.buf[:1]
+            except Truncated:
+                return
+        if head[0] not in formats.OPCODES:
+            self._unknown_format(where, fmt)
+            return
+        walker = self._new_walker(where, reader)
+        try:
+            walker.walk()
+        except StreamError as exc:
+            streams = walker.streams
+            ran_code = any(s.imports or s.calls for s in streams)
+            if ran_code:
+                rep.format = "pickle"
+                self._record(where, streams, rep)
+                self._stream_error(where, exc, "pickle stream")
+            else:
+                self._unknown_format(where, fmt)
+            return
+        rep.format = "pickle"
+        self._record(where, walker.streams, rep)
+        self._rest_of_streams(where, walker, rep)
+
+    def _unknown_format(self, where: _Where, fmt: Format) -> None:
+        if fmt is Format.TEXT:
+            return  # text that is not a pickle carries no code a model loader runs
+        self._add(UNKNOWN_FORMAT, Severity.MEDIUM,
+                  "unknown binary format: not a pickle, archive, numpy or safetensors file; not analysed", where, 0)
+
+    def _nested(self, where: _Where, func: Global, args: Any, offset: int) -> None:
+        """A known loader is called on a byte string inside the pickle: scan those bytes as a file."""
+        payload = args[0] if type(args) is tuple and args else None
+        inner = where.inner(f"<{func.dotted} argument @{offset}>")
+        if type(payload) is Blob and payload.data is not None:
+            self._scan_blob(inner, payload.data)
+        elif type(payload) is bytes:
+            self._scan_blob(inner, payload)
+        else:
+            self._add(NESTED_UNSCANNED, Severity.HIGH,
+                      f"{func.dotted} loads a nested pickle from a value that is not a literal byte string "
+                      "(or is too large to hold); it cannot be scanned, cannot prove safe", where, offset,
+                      **{"global": func.dotted})
+
+    # ------------------------------------------------------------------ numpy
+    def _scan_npy(self, where: _Where, reader: Reader, rep: FileReport) -> None:
+        pos = [0]
+
+        def read(n: int) -> bytes:
+            try:
+                data, pos[0] = reader.take(pos[0], n)
+            except Truncated:
+                return reader.buf[pos[0] :]
+            return data
+
+        try:
+            header, _hlen = formats.npy_header(read)
+        except StreamError as exc:
+            self._stream_error(where, exc, "numpy .npy header")
+            return
+        if not formats.descr_has_object(header["descr"]):
+            return  # raw array data: no code
+        rep.format = "numpy-npy (object array, pickled)"
+        walker = self._new_walker(where, reader)
+        walker.pos = pos[0]
+        if self._walk_all(where, walker, rep, "pickled object array in .npy") is not None:
+            self._rest_of_streams(where, walker, rep)
+
+    # ------------------------------------------------------------------ safetensors
+    def _scan_safetensors(self, where: _Where, fh: BinaryIO, size: int | None) -> None:
+        try:
+            formats.safetensors_header(fh.read, size or 0)
+        except StreamError as exc:
+            self._stream_error(where, exc, "safetensors header")
+
+    # ------------------------------------------------------------------ compressed single streams
+    def _scan_compressed(self, where: _Where, fmt: Format, fh: BinaryIO, data: bytes | None) -> None:
+        raw: Any = io.BytesIO(data) if data is not None else fh
+        if fmt is Format.JOBLIB_ZF:
+            head = raw.read(64)
+            raw = _Prepend(head[formats.zfile_offset(head) :], raw)
+        stream = _Counting(formats.DecompressingStream(raw, fmt), self)
+        inner = _Where(where.path, where.member, where.depth + 1)
+        try:
+            self._scan_stream(inner, stream, None, seekable=False)  # type: ignore[arg-type]
+        except StreamError as exc:
+            self._stream_error(where, exc, f"{fmt.value}-compressed data")
+
+    # ------------------------------------------------------------------ zip
+    def _scan_zip(self, where: _Where, fh: BinaryIO, data: bytes | None, size: int | None) -> None:
+        try:
+            zf = zipfile.ZipFile(fh)
+        except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
+            self._add(UNPARSABLE, Severity.HIGH, f"zip archive cannot be read: {exc}; cannot prove safe", where, 0)
+            return
+        with zf:
+            infos = zf.infolist()
+            if len(infos) > self.limits.max_archive_members:
+                self._add(LIMIT, Severity.HIGH,
+                          f"zip has {len(infos)} members, more than max_archive_members="
+                          f"{self.limits.max_archive_members}; not scanned, cannot prove safe", where)
+                return
+            names = [i.filename for i in infos]
+            dups = sorted({n for n in names if names.count(n) > 1}) if len(set(names)) != len(names) else []
+            for n in dups:
+                self._add(ARCHIVE_AMBIGUOUS, Severity.HIGH,
+                          f"zip lists member {n!r} more than once; loaders disagree on which copy they read "
+                          "(every copy is scanned)", where)
+            torch_prefixes = {i.filename[: -len("data.pkl")] for i in infos if i.filename.endswith("data.pkl")}
+            for info in infos:
+                self._zip_member(where, zf, info, torch_prefixes)
+
+    def _zip_member(self, where: _Where, zf: zipfile.ZipFile, info: zipfile.ZipInfo, torch_prefixes: set[str]) -> None:
+        name = info.filename
+        inner = where.inner(name)
+        bad = _unsafe_member_name(name)
+        if bad:
+            self._add(ARCHIVE_PATH, Severity.HIGH, f"archive member name {name!r} {bad}", inner)
+        if info.is_dir():
+            return
+        if info.flag_bits & 0x1:
+            self._add(ARCHIVE_AMBIGUOUS, Severity.HIGH, "encrypted zip member: cannot be read, cannot prove safe",
+                      inner)
+            return
+        if info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED, zipfile.ZIP_BZIP2, zipfile.ZIP_LZMA):
+            self._add(UNPARSABLE, Severity.HIGH,
+                      f"zip member uses compression method {info.compress_type}, which the scanner cannot read; "
+                      "cannot prove safe", inner)
+            return
+        if info.file_size > self._budget:
+            self._add(LIMIT, Severity.HIGH,
+                      f"member declares {info.file_size} bytes, more than the remaining decompression budget "
+                      f"(max_decompressed_bytes={self.limits.max_decompressed_bytes}); cannot prove safe", inner)
+            return
+        is_storage = any(name.startswith(p + "data/") for p in torch_prefixes)
+        try:
+            with zf.open(info) as member:
+                head = member.read(formats.HEAD)
+                fmt = formats.detect(head, info.file_size)
+                if is_storage and fmt is not Format.PICKLE:
+                    # torch tensor storage: raw numbers that torch.load never unpickles
+                    self.report.files.append(FileReport(where.path, inner.member, "pytorch-storage", info.file_size))
+                    self._budget -= info.file_size
+                    return
+                counted = _Counting(_Prepend(head, member), self)
+                if info.file_size <= IN_MEMORY_MAX and fmt in (Format.ZIP, Format.TAR):
+                    blob = counted.read()
+                    self._scan_blob(inner, blob)
+                elif fmt is Format.ZIP:
+                    with tempfile.TemporaryFile() as spool:
+                        while chunk := counted.read(1 << 20):
+                            spool.write(chunk)
+                        spool.seek(0)
+                        self._scan_stream(inner, spool, info.file_size, seekable=True)  # type: ignore[arg-type]
+                else:
+                    self._scan_stream(inner, counted, info.file_size, seekable=False)  # type: ignore[arg-type]
+                    counted.drain()
+        except StreamError as exc:
+            self._stream_error(inner, exc, "zip member")
+        except (zipfile.BadZipFile, OSError, EOFError, ValueError, NotImplementedError, RuntimeError) as exc:
+            self._add(UNPARSABLE, Severity.HIGH, f"zip member cannot be read: {exc}; cannot prove safe", inner)
+
+    # ------------------------------------------------------------------ tar
+    def _scan_tar(self, where: _Where, fh: BinaryIO) -> None:
+        count = 0
+        try:
+            with tarfile.open(fileobj=fh, mode="r|") as tf:
+                for m in tf:
+                    count += 1
+                    if count > self.limits.max_archive_members:
+                        self._add(LIMIT, Severity.HIGH,
+                                  f"tar has more than max_archive_members={self.limits.max_archive_members} members; "
+                                  "scan stopped, cannot prove safe", where)
+                        return
+                    self._tar_member(where, tf, m)
+        except StreamError as exc:
+            self._stream_error(where, exc, "tar archive")
+        except (tarfile.TarError, OSError, EOFError, ValueError) as exc:
+            self._add(UNPARSABLE, Severity.HIGH, f"tar archive cannot be read: {exc}; cannot prove safe", where)
+
+    def _tar_member(self, where: _Where, tf: tarfile.TarFile, m: tarfile.TarInfo) -> None:
+        inner = where.inner(m.name)
+        bad = _unsafe_member_name(m.name)
+        if bad:
+            self._add(ARCHIVE_PATH, Severity.HIGH, f"archive member name {m.name!r} {bad}", inner)
+        if m.issym() or m.islnk():
+            target_bad = _unsafe_member_name(m.linkname) or (
+                "escapes the archive" if m.issym() and _escapes(m.name, m.linkname) else None
+            )
+            if target_bad:
+                self._add(ARCHIVE_PATH, Severity.HIGH,
+                          f"archive link {m.name!r} -> {m.linkname!r}: target {target_bad}", inner)
+            return
+        if not m.isfile():
+            return
+        if m.size > self._budget:
+            self._add(LIMIT, Severity.HIGH, "tar member larger than the remaining decompression budget; "
+                      "cannot prove safe", inner)
+            return
+        f = tf.extractfile(m)
+        if f is None:
+            return
+        if PurePosixPath(m.name).name in ("storages", "tensors"):
+            self._torch_tar_member(inner, f, PurePosixPath(m.name).name, m.size)
+            return
+        head = f.read(formats.HEAD)
+        if m.size <= IN_MEMORY_MAX:
+            self._budget -= m.size
+            self._scan_blob(inner, head + f.read())
+        else:
+            self._scan_stream(inner, _Counting(_Prepend(head, f), self), m.size, seekable=False)  # type: ignore[arg-type]
+
+    def _torch_tar_member(self, where: _Where, f: BinaryIO, kind: str, size: int) -> None:
+        """Legacy torch tar: 'storages' and 'tensors' interleave small pickles with raw data."""
+        rep = FileReport(where.path, where.member, f"pytorch-legacy-tar {kind}", size)
+        self.report.files.append(rep)
+        walker = self._new_walker(where, Reader(fh=_Counting(f, self), size=None, max_bytes=None))
+        first = self._walk_all(where, walker, rep, f"legacy torch {kind} count")
+        if first is None:
+            return
+        if type(first.value) is not int or first.value < 0:
+            self._add(UNPARSABLE, Severity.HIGH, f"legacy torch {kind}: count is not an integer", where)
+            return
+        try:
+            for _ in range(first.value):
+                res = self._walk_all(where, walker, rep, f"legacy torch {kind} record")
+                if res is None:
+                    return
+                rec = res.value
+                if kind == "storages":
+                    cls = rec[2] if type(rec) is tuple and len(rec) == 3 else None
+                    elem = TORCH_ELEMENT_SIZE.get(cls.name) if type(cls) is Global else None
+                    if elem is None:
+                        raise Corrupt("storage record without a known storage type", walker.offset())
+                    n = int.from_bytes(walker.take(8), "little", signed=True)
+                    walker.skip(n * elem)
+                else:
+                    ndim = int.from_bytes(walker.take(4), "little", signed=True)
+                    if ndim < 0 or ndim > 64:
+                        raise Corrupt("tensor record with an invalid number of dimensions", walker.offset())
+                    walker.skip(4 + 16 * ndim + 8)
+        except StreamError as exc:
+            self._stream_error(where, exc, f"legacy torch {kind}")
+            return
+        self._rest_of_streams(where, walker, rep)
+
+
+# ---------------------------------------------------------------------- helpers
+
+
+class _Prepend:
+    """A file object that returns ``head`` and then the rest of ``fh``."""
+
+    def __init__(self, head: bytes, fh: Any) -> None:
+        self._head = head
+        self._fh = fh
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return False
+
+    def read(self, n: int = -1) -> bytes:
+        if n is None or n < 0:
+            out = self._head + self._fh.read()
+            self._head = b""
+            return out
+        if self._head:
+            out = self._head[:n]
+            self._head = self._head[n:]
+            if len(out) < n:
+                out += self._fh.read(n - len(out))
+            return out
+        return self._fh.read(n)
+
+
+class _Counting:
+    """Charges every byte read from an archive member to the scan's decompression budget."""
+
+    def __init__(self, fh: Any, scanner: ModelScanner) -> None:
+        self._fh = fh
+        self._s = scanner
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return False
+
+    def read(self, n: int = -1) -> bytes:
+        data = self._fh.read(n)
+        self._s._budget -= len(data)
+        if self._s._budget < 0:
+            raise LimitExceeded(
+                f"decompressed data exceeds max_decompressed_bytes={self._s.limits.max_decompressed_bytes}"
+            )
+        return data
+
+    def drain(self) -> None:
+        """Read to the end so zipfile checks the member's CRC (a mismatch raises BadZipFile)."""
+        while self.read(1 << 20):
+            pass
+
+
+def _unsafe_member_name(name: str) -> str | None:
+    if not name:
+        return "is empty"
+    if name.startswith(("/", "\\")) or (len(name) > 1 and name[1] == ":"):
+        return "is an absolute path (extraction would write outside the target directory)"
+    parts = name.replace("\\", "/").split("/")
+    if ".." in parts:
+        return "contains '..' (path traversal: extraction would write outside the target directory)"
+    if "\x00" in name:
+        return "contains a NUL byte"
+    return None
+
+
+def _escapes(name: str, link: str) -> bool:
+    base = PurePosixPath(name).parent
+    depth = len([p for p in base.parts if p not in ("", ".")])
+    for part in PurePosixPath(link).parts:
+        if part == "..":
+            depth -= 1
+            if depth < 0:
+                return True
+        elif part not in ("", "."):
+            depth += 1
+    return False
+
+
+def _has_zip_directory(data: bytes) -> bool:
+    tail = data[-(65536 + 22) :]
+    return b"PK\x05\x06" in tail and zipfile.is_zipfile(io.BytesIO(data))
+
+
+def _seekable(fh: Any) -> bool:
+    try:
+        return bool(fh.seekable())
+    except (AttributeError, OSError, ValueError):
+        return False
