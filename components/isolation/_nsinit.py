@@ -142,12 +142,12 @@ def build_root(cfg):
         except SetupError as exc:
             if not os.path.exists(mp):
                 continue  # a mount hidden under another one; not reachable
-            raise SetupError(f"cannot make {mp[len(root):] or '/'} read-only: {exc}") from None
+            raise SetupError(f"cannot make {mp[len(root) :] or '/'} read-only: {exc}") from None
 
     # Writable private scratch, and empty read-only masks over credential/socket locations.
     scratch = cfg.get("tmp_size") or "512m"
     writable_masks = []
-    for path in ("/tmp", "/var/tmp"):
+    for path in ("/tmp", "/var/tmp"):  # noqa: S108 - private tmpfs inside the sandbox
         if os.path.isdir(root + path) and not os.path.islink(root + path):
             mount("tmpfs", root + path, "tmpfs", MS_NOSUID | MS_NODEV, f"mode=1777,size={scratch}")
             writable_masks.append(path)
@@ -172,8 +172,12 @@ def build_root(cfg):
             mount("/dev/" + name, dev + "/" + name, None, MS_BIND)
     os.mkdir(dev + "/shm")
     mount("tmpfs", dev + "/shm", "tmpfs", MS_NOSUID | MS_NODEV, f"mode=1777,size={scratch}")
-    for link, target in (("fd", "/proc/self/fd"), ("stdin", "/proc/self/fd/0"),
-                         ("stdout", "/proc/self/fd/1"), ("stderr", "/proc/self/fd/2")):
+    for link, target in (
+        ("fd", "/proc/self/fd"),
+        ("stdin", "/proc/self/fd/0"),
+        ("stdout", "/proc/self/fd/1"),
+        ("stderr", "/proc/self/fd/2"),
+    ):
         os.symlink(target, dev + "/" + link)
 
     # A /proc that shows only this PID namespace; kernel knobs stay read-only.
@@ -271,7 +275,7 @@ def main():
             name = cfg["hostname"].encode()
             _check(_libc.sethostname(name, len(name)), "sethostname")
         loopback_up()
-        os.chdir(cfg.get("workdir") or "/tmp")
+        os.chdir(cfg.get("workdir") or "/tmp")  # noqa: S108 - the sandbox's private tmpfs
         env = cfg["env"]
         exe = which(cfg["argv"][0], env.get("PATH", "/usr/bin:/bin"))
         if exe is None:
@@ -283,7 +287,7 @@ def main():
         os._exit(125)
     os.write(status, b"K")
     try:
-        os.execve(exe, cfg["argv"], env)
+        os.execve(exe, cfg["argv"], env)  # noqa: S606 - exec the step itself, no shell
     except OSError as exc:
         sys.stderr.write(f"kfp-gates sandbox: cannot execute {cfg['argv'][0]}: {exc.strerror}\n")
         os._exit(126)

@@ -28,6 +28,7 @@ _FACTORS = {
 
 # Variables a command may see without being asked for: none carries a credential.
 BASE_ENV_ALLOWLIST = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TERM")
+SANDBOX_TMP = "/tmp"  # noqa: S108 - inside a sandbox /tmp is a private, per-run tmpfs/emptyDir
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 # Names that usually hold a credential: passing one in explicitly is reported.
 _SECRET_NAME = re.compile(r"(?i)(TOKEN|SECRET|PASSW|PASSPHRASE|CREDENTIAL|API_?KEY|PRIVATE|AUTH|SESSION)")

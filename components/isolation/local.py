@@ -302,7 +302,7 @@ class UnisolatedBackend(IsolationBackend):
                 stdout=self.stdout,
                 stderr=self.stderr,
                 start_new_session=True,
-                preexec_fn=_limit,  # noqa: PLW1509 - single-threaded caller; only setrlimit
+                preexec_fn=_limit,  # only setrlimit between fork and exec
             )
         except FileNotFoundError:
             raise ConfigError(f"command not found: {step.argv[0]}") from None
