@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 # public name -> module that defines it (each gate adds its components here)
 _COMPONENTS: dict[str, str] = {
     "enforce_verdict": "kfp_gates.components.enforce",
+    "validate_data": "kfp_gates.components.data_validation.component",
     "fetch_secret": "kfp_gates.components.secrets.component",
     "revoke_leases": "kfp_gates.components.secrets.component",
     "sign_model": "kfp_gates.components.model_signing.component",
@@ -24,6 +25,7 @@ _COMPONENTS: dict[str, str] = {
 __all__ = sorted(_COMPONENTS)
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
+    from .data_validation.component import validate_data  # noqa: F401
     from .enforce import enforce_verdict  # noqa: F401
     from .model_signing.component import sign_model, verify_model  # noqa: F401
     from .secrets.component import fetch_secret, revoke_leases  # noqa: F401

@@ -1,0 +1,80 @@
+"""KFP component ``validate_data``: report, then enforce.
+
+The task validates the dataset, writes the result JSON, an HTML and a
+Markdown report and the metrics, and always succeeds when it could decide, so
+the reports are published even when the data fails. It returns the verdict
+(``pass`` | ``warn`` | ``fail``); ``enforce_verdict`` (or a ``dsl.If`` on the
+verdict) then stops the pipeline before training starts::
+
+    check = validate_data(dataset=prep.outputs["dataset"], suite=Path("suite.json").read_text())
+    gate = enforce_verdict(gate="data_validation", verdict=check.output)
+    train(...).after(gate)
+
+A suite or option that is invalid fails the task itself (fail closed): there
+is no verdict to report.
+"""
+
+# No `from __future__ import annotations`: KFP reads the real annotations.
+from kfp import dsl
+
+from kfp_gates.components._image import IMAGE
+
+
+@dsl.component(base_image=IMAGE, install_kfp_package=False)
+def validate_data(
+    dataset: dsl.Input[dsl.Dataset],
+    suite: str,
+    result: dsl.Output[dsl.Artifact],
+    html_report: dsl.Output[dsl.HTML],
+    markdown_report: dsl.Output[dsl.Markdown],
+    metrics: dsl.Output[dsl.Metrics],
+    engine: str = "pandas",
+    data_format: str = "",
+    delimiter: str = ",",
+    header: bool = True,
+    encoding: str = "utf-8",
+    max_unexpected_values: int = 5,
+    policy: str = "",
+    tier: str = "standard",
+) -> str:
+    """Validate ``dataset`` against ``suite`` (GX suite JSON or YAML text); return the verdict."""
+    from pathlib import Path
+
+    from kfp_gates.components.common.gate import GateSettings
+    from kfp_gates.components.common.policy import GatePolicy
+    from kfp_gates.components.data_validation import ValidationOptions, parse_suite, validate_data
+    from kfp_gates.components.data_validation.readers import CsvOptions, detect_format
+    from kfp_gates.components.data_validation.report import metrics as gate_metrics
+    from kfp_gates.components.data_validation.report import render_html, render_markdown
+
+    gate_policy = GatePolicy.parse(policy, name="policy") if policy.strip() else GatePolicy.default(tier)
+    effective = gate_policy.gate("data_validation")
+    path = Path(dataset.path)
+    fmt = data_format
+    if not fmt:
+        # KFP artifact files usually have no suffix: CSV unless the name says otherwise.
+        try:
+            fmt = detect_format(path)
+        except Exception:  # noqa: BLE001 - no recognisable suffix
+            fmt = "csv"
+    options = ValidationOptions(
+        engine=engine,
+        data_format=fmt,
+        csv=CsvOptions(delimiter=delimiter, header=header, encoding=encoding),
+        max_unexpected_values=max_unexpected_values,
+    )
+    gate_result = validate_data(
+        path,
+        parse_suite(suite, name="suite"),
+        settings=GateSettings.from_effective(effective),
+        options=options,
+        subject_name=dataset.name or path.name,
+    )
+    Path(result.path).write_text(gate_result.to_json(), encoding="utf-8")
+    Path(html_report.path).write_text(render_html(gate_result), encoding="utf-8")
+    Path(markdown_report.path).write_text(render_markdown(gate_result), encoding="utf-8")
+    for key, value in gate_metrics(gate_result).items():
+        metrics.log_metric(key, value)
+    verdict = gate_result.decision.value
+    print(f"kfp-gates: data_validation verdict {verdict} for sha256:{gate_result.subject.sha256}")
+    return verdict
