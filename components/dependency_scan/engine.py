@@ -325,6 +325,12 @@ def evaluate(
     source_meta = advisories.describe()
     findings.extend(advisory_health_findings(advisories, options, now, source_meta))
 
+    components: dict[tuple[str, str], dict[str, str]] = {}
+    for dep in inventory.dependencies:
+        if dep.name and dep.version:
+            components.setdefault((dep.key, dep.version), {
+                "name": dep.name, "version": dep.version, "purl": f"pkg:pypi/{dep.key}@{dep.version}",
+                "origin": dep.origin})
     subject = subject_of(inventory)
     unique_deps = len({(d.key, d.version, d.url) for d in inventory.dependencies})
     metadata = {
@@ -339,6 +345,7 @@ def evaluate(
             "images": sorted({i.image for i in inventory.images}),
             "indexes": sorted({f"{r.kind} {r.url}".strip() for r in inventory.indexes}),
         },
+        "components": [components[k] for k in sorted(components)],
         "options": options.describe(),
     }
     return finalize(

@@ -1,0 +1,82 @@
+"""KFP component ``scan_dependencies``: report, then enforce.
+
+The task writes the result JSON, an HTML and a Markdown report, SARIF, a
+CycloneDX SBOM and metrics, returns the verdict and succeeds; follow it with
+``enforce_verdict`` (or a ``dsl.If`` on the verdict) to stop the pipeline.
+Bad input (unreadable requirements, empty advisory data) fails the task:
+a gate that cannot decide never passes.
+"""
+
+# No `from __future__ import annotations`: KFP reads the real annotations.
+from kfp import dsl
+
+from kfp_gates.components._image import IMAGE
+
+
+@dsl.component(base_image=IMAGE, install_kfp_package=False)
+def scan_dependencies(
+    result: dsl.Output[dsl.Artifact],
+    report_html: dsl.Output[dsl.HTML],
+    report_markdown: dsl.Output[dsl.Markdown],
+    metrics: dsl.Output[dsl.Metrics],
+    sarif: dsl.Output[dsl.Artifact],
+    sbom: dsl.Output[dsl.Artifact],
+    sources: dsl.Input[dsl.Artifact] = None,
+    requirements: str = "",
+    policy_yaml: str = "",
+    tier: str = "standard",
+    advisories: str = "",
+    scan_environment: bool = False,
+    fail_on: str = "",
+) -> str:
+    """Scan dependencies offline against OSV advisories and the policy; return 'pass', 'warn' or 'fail'.
+
+    ``sources`` is a file or directory (requirements, lock files, compiled
+    pipelines, Python sources); ``requirements`` is requirements-file text;
+    ``scan_environment`` also scans this task's own site-packages.
+    ``advisories`` is a path inside the container (a mounted OSV directory,
+    zip or compact snapshot); empty means the snapshot embedded in kfp-gates.
+    """
+    import os
+    import site
+    import tempfile
+
+    from kfp_gates.components.common.formats import render_html, render_markdown, render_sarif
+    from kfp_gates.components.common.policy import GatePolicy
+    from kfp_gates.components.dependency_scan.engine import scan_inputs
+    from kfp_gates.components.dependency_scan.sbom import render_cyclonedx
+
+    policy = GatePolicy.parse(policy_yaml, "policy_yaml") if policy_yaml.strip() else GatePolicy.default(tier)
+    paths = []
+    workdir = tempfile.mkdtemp(prefix="kfp-gates-deps-")
+    if requirements.strip():
+        req_path = os.path.join(workdir, "requirements.txt")
+        with open(req_path, "w", encoding="utf-8") as fh:
+            fh.write(requirements)
+        paths.append(req_path)
+    if sources is not None and sources.path and os.path.exists(sources.path):
+        paths.append(sources.path)
+    envs = [p for p in site.getsitepackages() if os.path.isdir(p)] if scan_environment else []
+    gate_result = scan_inputs(
+        paths, envs=envs, policy=policy, advisories=advisories or None, fail_on=fail_on or None, cache_dir=None
+    )
+
+    def write(path: str, text: str) -> None:
+        with open(path, "w", encoding="utf-8") as fh:
+            fh.write(text)
+
+    write(result.path, gate_result.to_json())
+    write(report_html.path, render_html([gate_result], title="kfp-gates dependency scan"))
+    write(report_markdown.path, render_markdown([gate_result]))
+    write(sarif.path, render_sarif([gate_result]))
+    write(sbom.path, render_cyclonedx(gate_result))
+    result.metadata["decision"] = gate_result.decision.value
+    result.metadata["subject_sha256"] = gate_result.subject.sha256
+    for severity, count in gate_result.counts().items():
+        metrics.log_metric(f"findings_{severity}", count)
+    inv = gate_result.metadata.get("inventory", {})
+    metrics.log_metric("dependencies", inv.get("dependencies", 0))
+    metrics.log_metric("unverifiable", inv.get("unverifiable", 0))
+    metrics.log_metric("advisory_age_days", gate_result.metadata["advisory_source"].get("age_days") or -1)
+    print(f"kfp-gates dependency_scan: {gate_result.decision.value} ({gate_result.counts()})")
+    return gate_result.decision.value
