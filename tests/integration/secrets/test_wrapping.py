@@ -90,3 +90,16 @@ def test_wrap_ttl_outside_policy_bounds_is_refused(vault, fetcher):
 def test_least_privilege_fetcher_cannot_wrap_other_paths(vault, fetcher):
     with pytest.raises(ConfigError, match="permission denied"):
         fetch_wrapped(fetcher, SecretRef("other/api", mount=vault.kv), timedelta(minutes=1))
+
+
+def test_fetch_and_unwrap_make_no_call_beyond_the_vault_server(vault, tmp_path):
+    from tests.support.netguard import no_network
+
+    with no_network() as attempts:
+        client, _ = login(
+            VaultConfig(vault.addr),
+            AppRoleAuth(role_id=vault.role_id, secret_id_file=str(vault.new_secret_id()), mount=vault.approle),
+        )
+        wrapped = fetch_wrapped(client, SecretRef("app/db", mount=vault.kv), timedelta(minutes=1))
+        delivery = unwrap_and_deliver(VaultConfig(vault.addr), wrapped.token, to_dir=tmp_path / "s")
+    assert attempts == [] and delivery.result.decision.value == "pass"
