@@ -21,6 +21,7 @@ _COMPONENTS: dict[str, str] = {
     "verify_model": "kfp_gates.components.model_signing.component",
     "verify_source": "kfp_gates.components.source_integrity.component",
     "scan_dependencies": "kfp_gates.components.dependency_scan.component",
+    "launch_isolated": "kfp_gates.components.isolation.component",
 }
 
 __all__ = sorted(_COMPONENTS)
@@ -29,6 +30,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
     from .data_validation.component import validate_data  # noqa: F401
     from .dependency_scan.component import scan_dependencies  # noqa: F401
     from .enforce import enforce_verdict  # noqa: F401
+    from .isolation.component import launch_isolated  # noqa: F401
     from .model_signing.component import sign_model, verify_model  # noqa: F401
     from .secrets.component import fetch_secret, revoke_leases  # noqa: F401
     from .source_integrity.component import verify_source  # noqa: F401
