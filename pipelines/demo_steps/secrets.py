@@ -39,7 +39,7 @@ def wrapped_handoff(policy: GatePolicy, tmp: Path) -> tuple[GateResult, GateResu
         )
         admin.sys.create_or_update_policy("ml-db-read", 'path "secret/data/ml/db" { capabilities = ["read"] }')
         admin.sys.enable_auth_method("approle")
-        admin.auth.approle.create_or_update_approle("fetcher", token_policies=["ml-db-read"], token_ttl="5m")
+        admin.auth.approle.create_or_update_approle("fetcher", token_policies=["ml-db-read"], token_ttl="5m")  # noqa: S106
         role_id = admin.auth.approle.read_role_id("fetcher")["data"]["role_id"]
         secret_id_file = work / "secret-id"
         secret_id_file.write_text(admin.auth.approle.generate_secret_id("fetcher")["data"]["secret_id"])
