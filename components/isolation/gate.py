@@ -180,10 +180,13 @@ def result_for(
     return result
 
 
-def backend_for(policy: GatePolicy, **kw: Any) -> IsolationBackend:
+def backend_for(
+    policy: GatePolicy, *, hide: Sequence[str] = (), stdout: int | None = None, stderr: int | None = None
+) -> IsolationBackend:
     """The local backend the policy asks for: namespaces (default) or, in fast-track only, none.
 
-    ``isolation: kubernetes`` needs a client: build
+    ``hide`` adds host paths to hide to the policy's own list. ``isolation:
+    kubernetes`` needs a client: build
     :class:`~kfp_gates.components.isolation.kubernetes.KubernetesBackend` instead.
     """
     from .local import LocalNamespaceBackend, UnisolatedBackend
@@ -193,14 +196,14 @@ def backend_for(policy: GatePolicy, **kw: Any) -> IsolationBackend:
     if mode == "none":
         if policy.tier != "fast-track":  # policy.py refuses this too; checked again where it matters
             raise ConfigError("isolation: none is only allowed in the fast-track tier", where="gates.isolation")
-        return UnisolatedBackend(stdout=kw.get("stdout"), stderr=kw.get("stderr"))
+        return UnisolatedBackend(stdout=stdout, stderr=stderr)
     if mode == "kubernetes":
         raise ConfigError(
             "the policy asks for isolation: kubernetes; this runs locally",
             where="gates.isolation.isolation",
             hint="use `kfp-gates launch` (Kubernetes) or set isolation: namespaces",
         )
-    return LocalNamespaceBackend(hide=sec.hide, **kw)
+    return LocalNamespaceBackend(hide=(*sec.hide, *hide), stdout=stdout, stderr=stderr)
 
 
 def launch(

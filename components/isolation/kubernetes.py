@@ -87,6 +87,43 @@ def _image_or_default(image: str) -> str:
     return component_image()
 
 
+def plan(step: StepSpec, options: KubeOptions, run_id: str | None = None) -> tuple[manifests.KubeStep, str | None]:
+    """The run's :class:`~.manifests.KubeStep` and inputs archive (base64), without touching a cluster.
+
+    Raises ConfigError for a tag-only image, colliding input names or inputs too
+    large for a ConfigMap.
+    """
+    o = options
+    run_id = run_id or secrets.token_hex(5)
+    names = [p.name for p in step.inputs]
+    if len(set(names)) != len(names):
+        raise ConfigError("two inputs share a file name; they would collide under /inputs")
+    archive = base64.b64encode(pack(step.inputs, names=names)).decode() if step.inputs else None
+    if archive is not None and len(archive) > CONFIGMAP_LIMIT:
+        raise ConfigError(
+            f"inputs are too large to hand to the pod in a ConfigMap ({len(archive)} bytes base64)",
+            hint="keep launcher inputs under ~700 KiB compressed; mount larger data from a PVC the pipeline prepares",
+        )
+    return (
+        manifests.KubeStep(
+            run_id=run_id,
+            namespace=f"kfpg-iso-{run_id}" if o.per_run_namespace else o.namespace,
+            image=o.image,
+            helper_image=_image_or_default(o.helper_image),
+            argv=step.argv,
+            env=dict(step.env),
+            timeout=max(1, int(step.timeout)),
+            ttl=o.ttl,
+            cpu=o.cpu,
+            memory=o.memory if step.limits.memory is None else str(step.limits.memory),
+            allow_egress=o.allow_egress,
+            has_inputs=archive is not None,
+            per_run_namespace=o.per_run_namespace,
+        ),
+        archive,
+    )
+
+
 class KubernetesBackend(IsolationBackend):
     """Runs a step as a Job (see the module docstring). ``api_client`` is a ``kubernetes.client.ApiClient``."""
 
@@ -112,38 +149,8 @@ class KubernetesBackend(IsolationBackend):
         self.pause = pause  # waiting for a pod to appear
         self.run_id = ""
 
-    # ----- planning ----------------------------------------------------------
     def plan(self, step: StepSpec, run_id: str | None = None) -> tuple[manifests.KubeStep, str | None]:
-        """The run's :class:`KubeStep` and its inputs archive (base64), without touching the cluster."""
-        o = self.options
-        run_id = run_id or secrets.token_hex(5)
-        names = [p.name for p in step.inputs]
-        if len(set(names)) != len(names):
-            raise ConfigError("two inputs share a file name; they would collide under /inputs")
-        archive = base64.b64encode(pack(step.inputs, names=names)).decode() if step.inputs else None
-        if archive is not None and len(archive) > CONFIGMAP_LIMIT:
-            raise ConfigError(
-                f"inputs are too large to hand to the pod in a ConfigMap ({len(archive)} bytes base64)",
-                hint="keep launcher inputs under ~700 KiB compressed; mount larger data from a PVC the "
-                "pipeline prepares",
-            )
-        namespace = f"kfpg-iso-{run_id}" if o.per_run_namespace else o.namespace
-        kstep = manifests.KubeStep(
-            run_id=run_id,
-            namespace=namespace,
-            image=o.image,
-            helper_image=_image_or_default(o.helper_image),
-            argv=step.argv,
-            env=dict(step.env),
-            timeout=max(1, int(step.timeout)),
-            ttl=o.ttl,
-            cpu=o.cpu,
-            memory=o.memory if step.limits.memory is None else str(step.limits.memory),
-            allow_egress=o.allow_egress,
-            has_inputs=archive is not None,
-            per_run_namespace=o.per_run_namespace,
-        )
-        return kstep, archive
+        return plan(step, self.options, run_id)
 
     # ----- API calls with error mapping and retries --------------------------
     def _error(self, exc: BaseException, verb: str, resource: str, namespace: str | None) -> KfpGatesError | None:
