@@ -18,6 +18,8 @@ import yaml
 
 from .errors import ConfigError, InputNotFoundError
 
+# libyaml's safe loader when PyYAML was built with it: ~10x faster on large pipelines, same results.
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 # Lightweight components write their embedded source to this file before running it.
 _EMBEDDED_MARKER = "ephemeral_component.py"
 _SHELL_STOP = {"&&", "||", ";", "|", "fi", "then", "do", "done", "else"}
@@ -114,7 +116,7 @@ def _fail(path: str, msg: str, hint: str | None = None) -> ConfigError:
 def parse_pipeline(text: str, path: str = "<pipeline>") -> CompiledPipeline:
     """Parse compiled pipeline YAML text. Raises :class:`ConfigError` when it is not KFP IR."""
     try:
-        docs = [d for d in yaml.safe_load_all(text) if d is not None]
+        docs = [d for d in yaml.load_all(text, Loader=_LOADER) if d is not None]
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         where = f"{path}:{mark.line + 1}" if mark else path
