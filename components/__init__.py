@@ -22,6 +22,7 @@ _COMPONENTS: dict[str, str] = {
     "verify_source": "kfp_gates.components.source_integrity.component",
     "scan_dependencies": "kfp_gates.components.dependency_scan.component",
     "launch_isolated": "kfp_gates.components.isolation.component",
+    "scan_model": "kfp_gates.components.model_scan.component",
 }
 
 __all__ = sorted(_COMPONENTS)
@@ -31,6 +32,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
     from .dependency_scan.component import scan_dependencies  # noqa: F401
     from .enforce import enforce_verdict  # noqa: F401
     from .isolation.component import launch_isolated  # noqa: F401
+    from .model_scan.component import scan_model  # noqa: F401
     from .model_signing.component import sign_model, verify_model  # noqa: F401
     from .secrets.component import fetch_secret, revoke_leases  # noqa: F401
     from .source_integrity.component import verify_source  # noqa: F401

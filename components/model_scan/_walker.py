@@ -71,6 +71,11 @@ FLOAT = _Any("float")
 SET = _Any("set")
 BUFFER = _Any("buffer")
 ARRAY = _Any("array")
+# Containers are shared stand-ins unless their content can matter: a list that is a stream's
+# top-level value (torch storage keys), a dict that is built under an object (a BUILD state).
+# Keeping every list and dict of an opcode-dense file would cost hundreds of MiB.
+LIST0 = _Any("list")
+DICT0 = _Any("dict")
 
 
 class Global:
@@ -117,17 +122,21 @@ class Blob:
 
 
 class ListVal:
+    """A top-level list. Only its text items are kept (torch storage keys); others are counted."""
+
     __slots__ = ("count", "items")
 
     def __init__(self, items: list[Any] | None = None) -> None:
-        self.items: list[Any] = items[:LIST_CAP] if items else []
-        self.count = len(items) if items else 0
+        self.items: list[bytes] = []
+        self.count = 0
+        if items:
+            self.extend(items)
 
     def extend(self, values: list[Any]) -> None:
         self.count += len(values)
         room = LIST_CAP - len(self.items)
         if room > 0:
-            self.items.extend(values[:room])
+            self.items.extend([v for v in values[:room] if type(v) is bytes])
 
 
 class DictVal:
@@ -298,6 +307,12 @@ class Walker:
                     if op == 0x4B:  # BININT1
                         stack.append(buf[pos + 1])
                         pos += 2
+                    elif op == 0x4D:  # BININT2
+                        stack.append(buf[pos + 1] | (buf[pos + 2] << 8))
+                        pos += 3
+                    elif op == 0x4A:  # BININT
+                        stack.append(_I4(buf, pos + 1)[0])
+                        pos += 5
                     elif op == 0x94:  # MEMOIZE
                         if sparse:
                             memo_put(len(memo) + len(sparse), stack[-1])
@@ -338,6 +353,8 @@ class Walker:
                         items = stack
                         stack = metastack.pop()
                         target = stack[-1]
+                        if target is LIST0 and len(stack) == 1:
+                            stack[0] = target = ListVal()
                         if type(target) is ListVal:
                             target.extend(items)
                         pos += 1
@@ -347,34 +364,34 @@ class Walker:
                         items = stack
                         stack = metastack.pop()
                         target = stack[-1]
+                        if target is DICT0 and len(stack) >= 2 and type(stack[-2]) is Obj:
+                            stack[-1] = target = DictVal()
                         if type(target) is DictVal:
                             for i in range(0, len(items) - 1, 2):
                                 target.set(items[i], items[i + 1])
                         pos += 1
                     elif op == 0x86:  # TUPLE2
                         b = stack.pop()
-                        stack[-1] = (stack[-1], b)
+                        a = stack[-1]
+                        # Tuples holding floats are never operands the walker inspects.
+                        stack[-1] = FLOAT if a is FLOAT or b is FLOAT else (a, b)
                         pos += 1
                     elif op == 0x85:  # TUPLE1
-                        stack[-1] = (stack[-1],)
+                        a = stack[-1]
+                        stack[-1] = FLOAT if a is FLOAT else (a,)
                         pos += 1
                     elif op == 0x87:  # TUPLE3
                         c = stack.pop()
                         b = stack.pop()
-                        stack[-1] = (stack[-1], b, c)
+                        a = stack[-1]
+                        stack[-1] = FLOAT if a is FLOAT or b is FLOAT or c is FLOAT else (a, b, c)
                         pos += 1
                     elif op == 0x5D:  # EMPTY_LIST
-                        stack.append(ListVal())
+                        stack.append(LIST0)
                         pos += 1
                     elif op == 0x7D:  # EMPTY_DICT
-                        stack.append(DictVal())
+                        stack.append(DICT0)
                         pos += 1
-                    elif op == 0x4A:  # BININT
-                        stack.append(_I4(buf, pos + 1)[0])
-                        pos += 5
-                    elif op == 0x4D:  # BININT2
-                        stack.append(_U2(buf, pos + 1)[0])
-                        pos += 3
                     elif op == 0x4E:  # NONE
                         stack.append(None)
                         pos += 1
@@ -387,6 +404,8 @@ class Walker:
                     elif op == 0x61:  # APPEND
                         v = stack.pop()
                         target = stack[-1]
+                        if target is LIST0 and len(stack) == 1:
+                            stack[0] = target = ListVal()
                         if type(target) is ListVal:
                             target.extend([v])
                         pos += 1
@@ -394,6 +413,8 @@ class Walker:
                         v = stack.pop()
                         k = stack.pop()
                         target = stack[-1]
+                        if target is DICT0 and len(stack) >= 2 and type(stack[-2]) is Obj:
+                            stack[-1] = target = DictVal()
                         if type(target) is DictVal:
                             target.set(k, v)
                         pos += 1
@@ -533,17 +554,20 @@ class Walker:
                             raise Corrupt("opcode needs a MARK but none is open", r.offset(pos))
                         items = stack
                         stack = metastack.pop()
-                        stack.append(ListVal(items))
+                        stack.append(ListVal(items) if not stack else LIST0)
                         pos += 1
                     elif op == 0x64:  # DICT
                         if not metastack:
                             raise Corrupt("opcode needs a MARK but none is open", r.offset(pos))
                         items = stack
                         stack = metastack.pop()
-                        d = DictVal()
-                        for i in range(0, len(items) - 1, 2):
-                            d.set(items[i], items[i + 1])
-                        stack.append(d)
+                        if stack and type(stack[-1]) is Obj:
+                            d = DictVal()
+                            for i in range(0, len(items) - 1, 2):
+                                d.set(items[i], items[i + 1])
+                            stack.append(d)
+                        else:
+                            stack.append(DICT0)
                         pos += 1
                     elif op == 0x8F:  # EMPTY_SET
                         stack.append(SET)

@@ -1,0 +1,60 @@
+"""KFP component ``scan_model``: report, then enforce.
+
+The task scans the model artifact (a file or a directory) without loading
+it, writes the result JSON, an HTML and a Markdown report and the metrics,
+and succeeds whenever it could decide, so the reports are published even
+for a blocked model. It returns the verdict (``pass`` | ``warn`` | ``fail``);
+``enforce_verdict`` (or a ``dsl.If`` on the verdict) then stops the pipeline
+before the model is registered or served::
+
+    scan = scan_model(model=train.outputs["model"])
+    gate = enforce_verdict(gate="model_scan", verdict=scan.output)
+    register(model=train.outputs["model"]).after(gate)
+
+An invalid policy or allow entry, or a missing model, fails the task itself
+(fail closed): there is no verdict to report.
+"""
+
+# No `from __future__ import annotations`: KFP reads the real annotations.
+from kfp import dsl
+
+from kfp_gates.components._image import IMAGE
+
+
+@dsl.component(base_image=IMAGE, install_kfp_package=False)
+def scan_model(
+    model: dsl.Input[dsl.Model],
+    result: dsl.Output[dsl.Artifact],
+    html_report: dsl.Output[dsl.HTML],
+    markdown_report: dsl.Output[dsl.Markdown],
+    metrics: dsl.Output[dsl.Metrics],
+    policy: str = "",
+    tier: str = "standard",
+    allow: str = "",
+) -> str:
+    """Scan ``model`` for code-execution payloads; return the verdict.
+
+    ``policy`` is GatePolicy YAML text (empty: the ``tier`` defaults);
+    ``allow`` lists extra trusted globals, ``module.name``, separated by
+    commas or newlines.
+    """
+    from pathlib import Path
+
+    from kfp_gates.components.common.formats import render
+    from kfp_gates.components.common.policy import GatePolicy
+    from kfp_gates.components.model_scan import run_gate
+
+    gate_policy = GatePolicy.parse(policy, name="policy") if policy.strip() else GatePolicy.default(tier)
+    extra = tuple(a.strip() for a in allow.replace("\n", ",").split(",") if a.strip())
+    path = Path(model.path)
+    gate_result = run_gate(path, gate_policy, allow=extra, subject_name=model.name or path.name)
+    Path(result.path).write_text(gate_result.to_json(), encoding="utf-8")
+    Path(html_report.path).write_text(render([gate_result], "html"), encoding="utf-8")
+    Path(markdown_report.path).write_text(render([gate_result], "markdown"), encoding="utf-8")
+    for severity, count in gate_result.counts().items():
+        metrics.log_metric(f"findings_{severity}", count)
+    metrics.log_metric("files_scanned", len(gate_result.metadata.get("files", [])))
+    metrics.log_metric("blocked", 1 if gate_result.decision.value == "fail" else 0)
+    verdict = gate_result.decision.value
+    print(f"kfp-gates: model_scan verdict {verdict} for sha256:{gate_result.subject.sha256}")
+    return verdict
