@@ -20,6 +20,7 @@ MIN_SECRET_LENGTH = 4  # shorter values would redact ordinary words; they are re
 _lock = threading.Lock()
 _secrets: set[str] = set()
 _secret_re: re.Pattern[str] | None = None
+_dirty = False
 
 # Credential shapes that are redacted even when nobody registered them.
 _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
@@ -57,14 +58,27 @@ def register_secret(value: str | bytes | None) -> None:
     value = value.strip()
     if len(value) < MIN_SECRET_LENGTH:
         return
-    global _secret_re
+    global _dirty
     with _lock:
         if value in _secrets:
             return
         _secrets.add(value)
-        # Longest first so a secret that contains another is replaced whole.
-        ordered = sorted(_secrets, key=len, reverse=True)
-        _secret_re = re.compile("|".join(re.escape(s) for s in ordered))
+        # Compiled lazily by the next redact(): registering many values (a long-running
+        # process fetching many tokens) must not recompile the pattern each time.
+        _dirty = True
+
+
+def _pattern() -> re.Pattern[str] | None:
+    global _secret_re, _dirty
+    if not _dirty:
+        return _secret_re
+    with _lock:
+        if _dirty:
+            # Longest first so a secret that contains another is replaced whole.
+            ordered = sorted(_secrets, key=len, reverse=True)
+            _secret_re = re.compile("|".join(re.escape(s) for s in ordered)) if ordered else None
+            _dirty = False
+        return _secret_re
 
 
 def register_secrets(values: Iterable[str | bytes | None]) -> None:
@@ -74,17 +88,18 @@ def register_secrets(values: Iterable[str | bytes | None]) -> None:
 
 def clear_registered_secrets() -> None:
     """Forget registered values (tests only)."""
-    global _secret_re
+    global _secret_re, _dirty
     with _lock:
         _secrets.clear()
         _secret_re = None
+        _dirty = False
 
 
 def redact(text: str) -> str:
     """``text`` with registered secrets and known credential shapes replaced by ``[REDACTED]``."""
     if not text:
         return text
-    pattern = _secret_re
+    pattern = _pattern()
     if pattern is not None:
         text = pattern.sub(REDACTED, text)
     for rx, repl in _PATTERNS:
