@@ -200,15 +200,17 @@ def _is_invalid_token(exc: hvac.exceptions.VaultError) -> bool:
     )
 
 
-def lookup(config: VaultConfig, token: str) -> dict[str, Any]:
+class _Invalid(Exception):
+    """Vault answered "wrapping token is not valid or does not exist" (used, expired or revoked)."""
+
+
+def lookup(client: hvac.Client, token: str) -> dict[str, Any]:
     """``sys/wrapping/lookup`` (does not consume the token): creation_path, creation_time, creation_ttl.
 
-    Raises :class:`hvac.exceptions.InvalidRequest` (untranslated) for an
-    invalid token so :func:`unwrap` can turn it into a finding; other errors
-    are translated.
+    Raises :class:`_Invalid` for an invalid token so :func:`unwrap` can turn
+    it into a finding; other errors are translated.
     """
     redact.register_secret(token)
-    client = connect(config)
     with vault_errors("look up wrapping token", client=client):
         try:
             return client.adapter.post("/v1/sys/wrapping/lookup", json={"token": token})["data"]
@@ -216,10 +218,6 @@ def lookup(config: VaultConfig, token: str) -> dict[str, Any]:
             if _is_invalid_token(exc):
                 raise _Invalid() from None
             raise
-
-
-class _Invalid(Exception):
-    pass
 
 
 def unwrap(
@@ -246,8 +244,9 @@ def unwrap(
     if not token:
         raise ConfigError("the wrapping token is empty", where="--token-file")
     expected = expected_path.strip().strip("/").removeprefix("v1/") if expected_path else None
+    client = connect(config)  # unauthenticated: lookup needs no token
     try:
-        info = lookup(config, token)
+        info = lookup(client, token)
     except _Invalid:
         raise _rejected("invalid", expected_path=expected, expires_at=expires_at, accessor=accessor) from None
     created = parse_vault_time(info.get("creation_time"))
@@ -256,7 +255,7 @@ def unwrap(
     actual = str(info.get("creation_path") or "")
     if expected and actual != expected:
         raise _rejected(WRAP_PATH, expected_path=expected, expires_at=expires_at, accessor=accessor, actual_path=actual)
-    client = connect(config, token)
+    client.token = token  # the wrapping token is the credential of the unwrap call itself
     with vault_errors("unwrap", client=client), single_shot():
         try:
             body = client.adapter.post("/v1/sys/wrapping/unwrap")
