@@ -2,7 +2,7 @@
 
 In a cluster (``backend="kubernetes"``) the component's pod is the launcher: it
 creates the step's locked-down Job with its own service account (RBAC from
-``deploy/rbac.yaml``), streams the step's log into its own, copies the inputs
+``deploy/isolation/rbac.yaml``), streams the step's log into its own, copies the inputs
 in and the outputs back, and deletes everything afterwards - also when the KFP
 run is cancelled (SIGTERM). ``backend="namespaces"`` runs the step in Linux
 namespaces inside the component's own container (and under ``kfp.local``).

@@ -166,7 +166,7 @@ class KubernetesBackend(IsolationBackend):
                 f"forbidden: the launcher may not {verb} {resource} ({where})",
                 where=f"{verb} {resource}",
                 hint=f"grant verb {verb!r} on {resource!r} to the launcher's service account "
-                "(deploy/rbac.yaml: Role kfp-gates-launcher)",
+                "(deploy/isolation/rbac.yaml: Role kfp-gates-launcher)",
             )
         if status == 401:
             return ConfigError(
