@@ -192,26 +192,75 @@ def _iter_csv(path: Path, options: CsvOptions, *, strict: bool) -> Iterator[tupl
 def locate_csv_problem(path: Path, options: CsvOptions) -> DataProblem | None:
     """The first line the CSV cannot be parsed at, found with Python's csv module (slow; failure path only)."""
     expected: int | None = len(options.column_names) if options.column_names and not options.header else None
-    line = 0
+    reader = csv.reader(_decoded_lines(path, options.encoding), delimiter=options.delimiter,
+                        quotechar=options.quotechar, doublequote=True, strict=True)
+    last = 0  # last line of the previous record; the next record starts after it
     try:
-        for line, row in _iter_csv(path, options, strict=True):
+        for row in reader:
+            start, last = last + 1, reader.line_num
+            if not row:
+                continue
             if expected is None:
                 expected = len(row)
                 if options.header and len(set(row)) != len(row):
                     dup = sorted({c for c in row if row.count(c) > 1})
-                    return DataProblem(f"line {line}: the header names column(s) {', '.join(map(repr, dup))} twice",
-                                       line=line, kind="header")
+                    return DataProblem(f"line {start}: the header names column(s) {', '.join(map(repr, dup))} "
+                                       "twice", line=start, kind="header")
                 continue
             if len(row) != expected:
-                return DataProblem(f"line {line}: the row has {len(row)} fields, the header has {expected} "
-                                   "(ragged row)", line=line, kind="ragged")
+                return DataProblem(f"line {start}: the row has {len(row)} fields, the header has {expected} "
+                                   "(ragged row)", line=start, kind="ragged")
     except DataUnreadable as exc:
         return exc.problem
     except csv.Error as exc:
         # Python's messages describe the quoting problem without quoting the data.
         msg = str(exc).split(" (line")[0]
-        return DataProblem(f"line {line + 1}: malformed CSV quoting ({msg})", line=line + 1, kind="quoting")
+        return DataProblem(f"line {last + 1}: malformed CSV quoting ({msg})", line=last + 1, kind="quoting")
     return None
+
+
+class _QuoteCounter:
+    """A read-only file wrapper that counts quote bytes on their way to pyarrow (no extra pass).
+
+    pyarrow reads a quoted field left open at the end of the file as if it were
+    closed there, silently swallowing every following row into one value. In a
+    well-formed file quote characters come in pairs, so an odd count is the
+    cue to look closer.
+    """
+
+    def __init__(self, path: Path, quote: bytes) -> None:
+        self._fh = path.open("rb")
+        self._quote = quote
+        self.count = 0
+        self.closed = False
+
+    def read(self, size: int = -1) -> bytes:
+        data = self._fh.read(size)
+        self.count += data.count(self._quote)
+        return data
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return False
+
+    def close(self) -> None:
+        self._fh.close()
+        self.closed = True
+
+    def __enter__(self) -> _QuoteCounter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _ascii_compatible(encoding: str) -> bool:
+    try:
+        return 'a,"\n'.encode(encoding) == b'a,"\n' and "".encode(encoding) == b""
+    except (UnicodeError, LookupError):
+        return False
 
 
 def read_csv(path: Path, options: CsvOptions) -> pa.Table:
@@ -229,24 +278,37 @@ def read_csv(path: Path, options: CsvOptions) -> pa.Table:
                                    double_quote=True, newlines_in_values=True)
     # Empty fields are missing values in every column, strings included, as in pandas and Spark.
     convert_opts = pcsv.ConvertOptions(strings_can_be_null=True)
+    quote = options.quotechar.encode(options.encoding) if _ascii_compatible(options.encoding) else None
+    counted: _QuoteCounter | None = None
     try:
         try:
-            reader = pcsv.open_csv(path, read_options=read_opts, parse_options=parse_opts,
-                                   convert_options=convert_opts)
-            table = pa.Table.from_batches(list(reader), schema=reader.schema)
+            with _QuoteCounter(path, quote or b"\x00") as counted:
+                reader = pcsv.open_csv(counted, read_options=read_opts, parse_options=parse_opts,
+                                       convert_options=convert_opts)
+                table = pa.Table.from_batches(list(reader), schema=reader.schema)
         except pa.ArrowInvalid as exc:
             if "conversion error" not in str(exc).lower() and "In CSV column" not in str(exc):
                 raise
             # The streaming reader fixes column types from the first block; a later
             # value of another type (an int column that turns float) needs the
             # whole-file reader, which widens types as it goes.
-            table = pcsv.read_csv(path, read_options=read_opts, parse_options=parse_opts,
-                                  convert_options=convert_opts)
+            with _QuoteCounter(path, quote or b"\x00") as counted:
+                table = pcsv.read_csv(counted, read_options=read_opts, parse_options=parse_opts,
+                                      convert_options=convert_opts)
     except (pa.ArrowInvalid, pa.ArrowTypeError, UnicodeDecodeError, ValueError) as exc:
         problem = locate_csv_problem(path, options)
         if problem is None:
             problem = DataProblem(f"the CSV cannot be parsed ({_arrow_reason(exc)})", kind="unreadable")
         raise DataUnreadable(problem) from None
+    if quote is not None and counted is not None and counted.count % 2:
+        problem = locate_csv_problem(path, options)
+        if problem is not None:
+            raise DataUnreadable(problem)
+    if any(pa.types.is_binary(f.type) or pa.types.is_large_binary(f.type) for f in table.schema):
+        # pyarrow keeps text that is not valid in the encoding as raw bytes instead of failing.
+        problem = locate_csv_problem(path, options)
+        raise DataUnreadable(problem or DataProblem(f"bytes that are not valid {options.encoding}",
+                                                    kind="encoding"))
     if not options.header and not options.column_names:
         table = table.rename_columns(options.names_for(table.num_columns))
     _check_table(table, path)
