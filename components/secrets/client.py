@@ -112,7 +112,8 @@ class RetryingAdapter(hvac.adapters.JSONAdapter):
                     method, url, headers=dict(headers or {}), raise_exception=False, **dict(kwargs)
                 )
             except requests.RequestException as exc:
-                if attempt < self.retries and (_never_sent(exc) or not _SINGLE_SHOT.get()):
+                retryable = not isinstance(exc, requests.exceptions.SSLError)  # a bad certificate stays bad
+                if retryable and attempt < self.retries and (_never_sent(exc) or not _SINGLE_SHOT.get()):
                     self._pause(attempt, method, url, type(exc).__name__)
                     attempt += 1
                     continue

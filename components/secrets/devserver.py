@@ -14,6 +14,7 @@ import secrets
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import tempfile
 import time
@@ -47,13 +48,19 @@ class OpenBaoServer:
 
     port: int = field(default_factory=free_port)
     root_token: str = field(default_factory=lambda: "root-" + secrets.token_hex(12))
+    tls: bool = False  # -dev-tls: a throw-away CA and server certificate in the work dir
     proc: subprocess.Popen[bytes] | None = None
     workdir: Path | None = None
     _log: IO[bytes] | None = field(default=None, repr=False)
 
     @property
     def addr(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"{'https' if self.tls else 'http'}://127.0.0.1:{self.port}"
+
+    @property
+    def ca_cert(self) -> str | None:
+        """The CA bundle that signed the server certificate (TLS mode only)."""
+        return str(self.workdir / "vault-ca.pem") if self.tls and self.workdir else None
 
     def start(self, timeout: float = 30.0) -> OpenBaoServer:
         self.workdir = Path(tempfile.mkdtemp(prefix="openbao-"))
@@ -71,6 +78,7 @@ class OpenBaoServer:
                 f"-dev-root-token-id={self.root_token}",
                 f"-dev-listen-address=127.0.0.1:{self.port}",
                 "-dev-no-store-token",
+                *(["-dev-tls", f"-dev-tls-cert-dir={self.workdir}"] if self.tls else []),
             ],
             stdout=self._log,
             stderr=subprocess.STDOUT,
@@ -82,7 +90,12 @@ class OpenBaoServer:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"bao exited early ({self.proc.returncode}): {self.log_text()[-2000:]}")
             try:
-                with urllib.request.urlopen(f"{self.addr}/v1/sys/health", timeout=1) as resp:  # noqa: S310 - loopback
+                ctx = None
+                if self.tls:
+                    if not Path(str(self.ca_cert)).exists():
+                        raise OSError("certificates not written yet")
+                    ctx = ssl.create_default_context(cafile=self.ca_cert)
+                with urllib.request.urlopen(f"{self.addr}/v1/sys/health", timeout=1, context=ctx) as resp:  # noqa: S310
                     if resp.status == 200:
                         return self
             except (urllib.error.URLError, ConnectionError, OSError):
@@ -99,7 +112,7 @@ class OpenBaoServer:
     def client(self, token: str | None = None) -> Any:  # hvac.Client
         import hvac
 
-        return hvac.Client(url=self.addr, token=token or self.root_token, timeout=5)
+        return hvac.Client(url=self.addr, token=token or self.root_token, timeout=5, verify=self.ca_cert or True)
 
     def stop(self) -> None:
         if self.proc is not None and self.proc.poll() is None:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import time
 
 import pytest
@@ -162,11 +161,3 @@ def test_jwt_signed_by_another_key_is_rejected(vault, jwt_mount, tmp_path):
     jwt_file.write_text(_es256_jwt(ec.generate_private_key(ec.SECP256R1()), _claims()))
     with pytest.raises(ConfigError):
         login(VaultConfig(vault.addr), auth_from_options("jwt", role="pipeline", jwt_file=str(jwt_file), mount=mount))
-
-
-def test_namespace_header_is_sent(vault):
-    # OpenBao dev has namespaces; a missing one is refused, which proves the header reached the server.
-    cfg = VaultConfig(vault.addr, namespace=f"ns-absent-{os.getpid()}")
-    with pytest.raises(ConfigError):
-        client, _ = login(cfg, TokenAuth(token_file=str(vault.root_token_file)))
-        read_secret(client, SecretRef("app/db", mount=vault.kv))
