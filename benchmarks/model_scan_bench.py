@@ -97,7 +97,7 @@ def run_one(tool: str, path: str) -> dict[str, Any]:
             data = fh.read() if os.path.getsize(path) <= 100_000_000 else None
         import io
 
-        stream = io.BytesIO(data) if data is not None else open(path, "rb")  # noqa: SIM115
+        stream = io.BytesIO(data) if data is not None else open(path, "rb")
         n = 0
         last = 0
         try:
@@ -137,10 +137,9 @@ def accuracy(light: bool) -> list[dict[str, Any]]:
     import warnings
 
     warnings.filterwarnings("ignore")
-    from tests.unit.model_scan import corpus
-
     from kfp_gates.components.common.severity import Severity
     from kfp_gates.components.model_scan import ModelScanner
+    from tests.unit.model_scan import corpus
 
     bad = corpus.malicious()
     good = corpus.benign(light=light)
@@ -230,7 +229,7 @@ def main() -> int:
             while fh.read(16 * MiB):
                 pass
     results: dict[str, Any] = {"load_average": load, "speed": {}, "accuracy": None}
-    print("\n## speed (best of %d, page cache warm)\n" % args.repeat)
+    print(f"\n## speed (best of {args.repeat}, page cache warm)\n")
     print("| file | size MiB | tool | seconds | MiB/s | peak RSS MiB | notes |")
     print("| --- | ---: | --- | ---: | ---: | ---: | --- |")
     for key, tools in (

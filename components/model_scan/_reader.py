@@ -55,18 +55,6 @@ class Reader:
         """Absolute stream offset of index ``pos`` of the current window."""
         return self.base + pos
 
-    def at_end(self, pos: int) -> bool:
-        """True when no byte follows index ``pos`` (reads ahead if needed)."""
-        if pos < len(self.buf):
-            return False
-        if self.eof:
-            return True
-        try:
-            self.fill(pos, 1)
-        except Truncated:
-            return True
-        return False
-
     def _read(self, n: int) -> bytes:
         assert self._fh is not None
         chunk = self._fh.read(n)
@@ -77,11 +65,17 @@ class Reader:
             self.eof = True
         return chunk
 
-    def fill(self, pos: int, need: int) -> int:
-        """Make ``buf[pos:pos+need]`` available; return the (possibly new) index of ``pos``."""
+    def fill(self, pos: int, need: int, *, partial: bool = False) -> int:
+        """Make ``buf[pos:pos+need]`` available; return the (possibly new) index of ``pos``.
+
+        With ``partial`` the stream may end first (fewer bytes are then available);
+        otherwise that raises :class:`Truncated`.
+        """
         if pos + need <= len(self.buf):
             return pos
         if self.eof:
+            if partial:
+                return pos
             raise Truncated(self.base + len(self.buf))
         rest = self.buf[pos:]
         parts = [rest]
@@ -92,7 +86,7 @@ class Reader:
             have += len(chunk)
         self.base += pos
         self.buf = b"".join(parts)
-        if have < need:
+        if have < need and not partial:
             raise Truncated(self.base + have)
         return 0
 

@@ -217,18 +217,13 @@ class Walker:
         return self.r.offset(self.pos)
 
     def at_end(self) -> bool:
-        end = self.r.at_end(self.pos)
-        # at_end may refill the window; keep our index in step with the reader's buffer.
-        if not end and self.pos >= len(self.r.buf):
-            self.pos = 0
-        return end
+        """True when no byte follows the current position (reads ahead if needed)."""
+        self.pos = self.r.fill(self.pos, 1, partial=True)
+        return self.pos >= len(self.r.buf)
 
     def peek(self, n: int) -> bytes:
         """Up to ``n`` bytes at the current position, without consuming them."""
-        try:
-            self.pos = self.r.fill(self.pos, n)
-        except Truncated:
-            pass
+        self.pos = self.r.fill(self.pos, n, partial=True)
         return self.r.buf[self.pos : self.pos + n]
 
     def skip(self, n: int) -> None:
@@ -671,13 +666,7 @@ class Walker:
                     raise Truncated(r.offset(min(pos, lim))) from None
                 want = max(need, 16)
                 need = 0
-                try:
-                    pos = r.fill(pos, want)
-                except Truncated:
-                    # Fewer bytes remain than requested: take what is left and retry once more.
-                    if r.base + len(r.buf) <= r.offset(pos):
-                        raise
-                    pos = r.fill(pos, len(r.buf) - pos)
+                pos = r.fill(pos, want, partial=True)
                 buf = r.buf
                 lim = len(buf)
                 if pos >= lim:

@@ -406,8 +406,15 @@ class ModelScanner:
             walker.walk()
         except StreamError as exc:
             streams = walker.streams
-            ran_code = any(s.imports or s.calls for s in streams)
-            if ran_code:
+            if fmt is Format.TEXT:
+                # Text that merely starts like a protocol-0 pickle ("cat\ndog\n" reads as GLOBAL at.dog)
+                # is a pickle only if the walk reached a call or a known-dangerous import.
+                looks_like_pickle = any(s.calls for s in streams) or any(
+                    self.policy.judge(i.module, i.name).verdict is Verdict.DANGEROUS for s in streams for i in s.imports
+                )
+            else:
+                looks_like_pickle = any(s.imports or s.calls for s in streams)
+            if looks_like_pickle:
                 rep.format = "pickle"
                 self._record(where, streams, rep)
                 self._stream_error(where, exc, "pickle stream")
