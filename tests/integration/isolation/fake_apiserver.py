@@ -235,16 +235,16 @@ class _Handler(BaseHTTPRequestHandler):
             return self._send(injected, _status(injected, reasons.get(injected, "Error"), "injected by the test"))
         getattr(self, f"_{method.lower()}")(resource, params, query, body)
 
-    def do_GET(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:
         self._handle("GET")
 
-    def do_POST(self) -> None:  # noqa: N802
+    def do_POST(self) -> None:
         self._handle("POST")
 
-    def do_PATCH(self) -> None:  # noqa: N802
+    def do_PATCH(self) -> None:
         self._handle("PATCH")
 
-    def do_DELETE(self) -> None:  # noqa: N802
+    def do_DELETE(self) -> None:
         self._handle("DELETE")
 
     # ----- verbs -------------------------------------------------------------

@@ -88,7 +88,7 @@ def violations(pod: dict[str, Any]) -> list[str]:
     pod_seccomp = (psc.get("seccompProfile") or {}).get("type") in ("RuntimeDefault", "Localhost")
     for name, sc in csc:
         t = (sc.get("seccompProfile") or {}).get("type")
-        if t is None and not pod_seccomp or t not in (None, "RuntimeDefault", "Localhost"):
+        if (t is None and not pod_seccomp) or t not in (None, "RuntimeDefault", "Localhost"):
             out.append(f"Seccomp: {name}")
     for name, sc in csc:
         caps = sc.get("capabilities") or {}

@@ -1,0 +1,301 @@
+"""The local backend, for real: Linux namespaces created with unshare on this machine.
+
+Each test runs a small shell command inside the sandbox and checks from the
+outside what it could and could not do.
+"""
+
+from __future__ import annotations
+
+import http.server
+import os
+import signal
+import socket
+import threading
+import time
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import replace
+from pathlib import Path
+
+import psutil
+import pytest
+
+from kfp_gates.components.common.policy import GatePolicy
+from kfp_gates.components.isolation import gate, local
+from kfp_gates.components.isolation.interface import Limits, StepOutcome, StepSpec
+from kfp_gates.components.isolation.local import IsolationUnavailable, LocalNamespaceBackend, UnisolatedBackend
+
+SECRETS = {
+    "VAULT_TOKEN": "hvs.CAESIJlsecretvaluethatmustnotleak0123",
+    "AWS_SECRET_ACCESS_KEY": "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY",
+    "KUBECONFIG": "/root/.kube/config",
+    "GITHUB_TOKEN": "ghp_abcdefghijklmnopqrstuvwxyz0123456789",
+}
+
+
+class Run:
+    def __init__(self, outcome: StepOutcome, out: str, err: str) -> None:
+        self.outcome, self.out, self.err = outcome, out, err
+
+    def __repr__(self) -> str:
+        return f"Run({self.outcome}, out={self.out[-800:]!r}, err={self.err[-800:]!r})"
+
+
+def sandbox(tmp_path: Path, script: str, backend_cls=LocalNamespaceBackend, **kw) -> Run:
+    """Run ``sh -c script`` in the backend; stdout/stderr captured to files."""
+    out_f, err_f = tmp_path / "stdout.txt", tmp_path / "stderr.txt"
+    with open(out_f, "wb") as out, open(err_f, "wb") as err:
+        backend = backend_cls(stdout=out.fileno(), stderr=err.fileno(), **kw.pop("backend_kw", {}))
+        step = StepSpec(argv=("sh", "-c", script), env=gate.build_env([]), timeout=kw.pop("timeout", 30), **kw)
+        outcome = backend.run(step)
+    return Run(outcome, out_f.read_text(errors="replace"), err_f.read_text(errors="replace"))
+
+
+@pytest.fixture
+def http_server() -> Iterator[tuple[int, list[str]]]:
+    hits: list[str] = []
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            hits.append(self.path)
+            self.send_response(200)
+            self.end_headers()
+            self.wfile.write(b"reached")
+
+        def log_message(self, *a) -> None:
+            pass
+
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    try:
+        yield srv.server_address[1], hits
+    finally:
+        srv.shutdown()
+        srv.server_close()
+
+
+PROBE = "if curl -s -m 3 http://127.0.0.1:{port}/exfil?d=secret; then echo REACHED; else echo BLOCKED; fi"
+
+
+def test_loopback_server_reachable_outside_is_unreachable_inside(tmp_path: Path, http_server) -> None:
+    port, hits = http_server
+    assert urllib.request.urlopen(f"http://127.0.0.1:{port}/outside", timeout=5).read() == b"reached"
+    r = sandbox(tmp_path, PROBE.format(port=port))
+    assert r.outcome.exit_code == 0, r
+    assert "BLOCKED" in r.out and "REACHED" not in r.out, r
+    assert hits == ["/outside"]  # nothing arrived from inside
+    # Control: the same probe, unisolated, does reach it (so the probe itself works).
+    r = sandbox(tmp_path, PROBE.format(port=port), backend_cls=UnisolatedBackend)
+    assert "REACHED" in r.out, r
+    assert hits == ["/outside", "/exfil?d=secret"]
+
+
+def test_only_loopback_exists_and_outside_addresses_are_unreachable(tmp_path: Path) -> None:
+    r = sandbox(
+        tmp_path,
+        "ls /sys/class/net; cat /proc/net/dev | tail -n +3 | cut -d: -f1; "
+        "curl -s -m 3 http://1.1.1.1/ && echo REACHED_IP; "
+        "python3 -c 'import socket; s=socket.socket(); s.settimeout(3); s.connect((\"8.8.8.8\", 53))' "
+        "2>&1 | tail -1",
+    )
+    assert "REACHED_IP" not in r.out, r
+    assert "Network is unreachable" in r.out, r
+    interfaces = r.out.split("Traceback")[0]
+    assert "lo" in interfaces and "eth" not in interfaces.split("\n", 1)[-1], r
+
+
+def test_name_resolution_fails_inside(tmp_path: Path) -> None:
+    r = sandbox(tmp_path, "getent hosts pypi.org; echo rc=$?; getent hosts localhost; echo rc2=$?")
+    assert "rc=2" in r.out or "rc=1" in r.out, r
+    assert "pypi.org" not in r.out.split("rc=")[0], r
+
+
+def test_writes_outside_the_output_dir_do_not_persist(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    victim = tmp_path / "victim.txt"
+    repo_file = Path(__file__).with_name("sandbox-leak.txt")
+    r = sandbox(
+        tmp_path,
+        f"echo model > {out}/model.bin; "
+        f"echo x > {victim}; echo tmp_rc=$?; "  # /tmp is private: succeeds in a tmpfs, vanishes after
+        f"echo x > {repo_file}; echo ro_rc=$?; "
+        "echo x > /etc/kfpg-leak; echo etc_rc=$?; "
+        "touch /root/kfpg-leak; echo root_rc=$?",
+        output=out,
+    )
+    assert r.outcome.exit_code == 0, r
+    assert (out / "model.bin").read_text() == "model\n"
+    assert not victim.exists() and not repo_file.exists() and not Path("/etc/kfpg-leak").exists()
+    assert not Path("/root/kfpg-leak").exists()
+    assert "ro_rc=2" in r.out and "etc_rc=2" in r.out, r
+    assert "Read-only file system" in r.err, r
+    assert (out / "model.bin").stat().st_uid == os.getuid()  # handed back to the caller
+
+
+def test_inputs_are_readable_but_read_only(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "train.csv").write_text("a,b\n1,2\n")
+    r = sandbox(
+        tmp_path,
+        f"cat {data}/train.csv; echo poison >> {data}/train.csv; echo rc=$?; rm {data}/train.csv; echo rm=$?",
+        inputs=(data,),
+    )
+    assert "a,b" in r.out and "rc=2" in r.out and "rm=1" in r.out, r
+    assert (data / "train.csv").read_text() == "a,b\n1,2\n"
+
+
+def test_secrets_in_the_callers_environment_are_absent_inside(tmp_path: Path, monkeypatch) -> None:
+    for k, v in SECRETS.items():
+        monkeypatch.setenv(k, v)
+    r = sandbox(tmp_path, "env; cat /proc/1/environ | tr '\\0' '\\n'; ls /proc | grep -c '^[0-9]'")
+    for k, v in SECRETS.items():
+        assert k not in r.out and v not in r.out, k
+    procs = int(r.out.strip().splitlines()[-1])
+    assert procs <= 4  # its own PID namespace: only the step's processes are visible
+    assert str(os.getpid()) not in r.out.split()
+
+
+def test_credential_locations_and_host_sockets_are_hidden(tmp_path: Path) -> None:
+    r = sandbox(tmp_path, "ls -A /root /run /home | wc -l; cat /etc/shadow >/dev/null 2>&1; echo shadow=$?")
+    assert r.out.splitlines()[0].strip() == str(len(["/root:", "", "/run:", "", "/home:"])), r
+    assert "shadow=1" in r.out, r  # root-owned 0640 file: the step is not root
+
+
+def test_no_capabilities_and_no_new_privileges(tmp_path: Path) -> None:
+    r = sandbox(tmp_path, "grep -E '^(Cap(Inh|Prm|Eff|Bnd|Amb)|NoNewPrivs)' /proc/self/status; id -u")
+    lines = dict(line.split(":\t") for line in r.out.strip().splitlines()[:-1])
+    assert all(lines[k].strip() == "0000000000000000" for k in ("CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb"))
+    assert lines["NoNewPrivs"].strip() == "1"
+    if os.geteuid() == 0:
+        assert r.out.strip().splitlines()[-1] == "65534"  # root launcher: the step runs as nobody
+
+
+def test_exit_status_and_signals_are_propagated(tmp_path: Path) -> None:
+    assert sandbox(tmp_path, "exit 7").outcome.exit_code == 7
+    assert sandbox(tmp_path, "true").outcome.succeeded
+    killed = sandbox(tmp_path, "sh -c 'kill -SEGV $$'; exit $?")
+    assert killed.outcome.exit_code == 128 + signal.SIGSEGV, killed
+
+
+def _processes_with(marker: str) -> list[psutil.Process]:
+    found = []
+    for p in psutil.process_iter(["cmdline"]):
+        if marker in " ".join(p.info["cmdline"] or []):
+            found.append(p)
+    return found
+
+
+def test_timeout_kills_the_child_and_all_its_children(tmp_path: Path) -> None:
+    marker = f"{int(time.time() * 1000) % 100000 + 1000}.25"
+    t0 = time.monotonic()
+    r = sandbox(
+        tmp_path,
+        f"sleep {marker} & (setsid sleep {marker} &) ; sh -c 'sleep {marker}' & sleep {marker}",
+        timeout=1.5,
+    )
+    elapsed = time.monotonic() - t0
+    assert r.outcome.timed_out and r.outcome.exit_code is None, r
+    assert elapsed < 10
+    time.sleep(0.2)
+    assert _processes_with(marker) == []
+
+
+def test_rlimits_apply(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    r = sandbox(
+        tmp_path,
+        f"head -c 3000000 /dev/zero > {out}/big; echo fsize=$?; "
+        "python3 -c 'bytearray(400 * 1024 * 1024)' 2>/dev/null; echo mem=$?",
+        output=out,
+        limits=Limits(file_size=1 << 20, memory=256 << 20),
+    )
+    assert "fsize=0" not in r.out and "mem=1" in r.out, r
+    assert (out / "big").stat().st_size <= 1 << 20
+
+
+def test_setup_failure_refuses_and_never_runs_the_step(tmp_path: Path) -> None:
+    marker = tmp_path / "out"
+    with pytest.raises(IsolationUnavailable, match="set-up failed"):
+        sandbox(tmp_path, f"echo ran > {marker}/ran", output=marker, workdir="/does/not/exist")
+    assert not (marker / "ran").exists()
+
+
+def test_no_namespaces_means_no_run(tmp_path: Path, monkeypatch) -> None:
+    fake = tmp_path / "unshare"
+    fake.write_text("#!/bin/sh\necho 'unshare: unshare failed: Operation not permitted' >&2\nexit 1\n")
+    fake.chmod(0o755)
+    monkeypatch.setattr(local, "UNSHARE", str(fake))
+    out = tmp_path / "out"
+    with pytest.raises(IsolationUnavailable, match="cannot create Linux namespaces") as exc:
+        sandbox(tmp_path, f"echo ran > {out}/ran", output=out)
+    assert "isolation: none" in exc.value.diagnostics()
+    assert not (out / "ran").exists()
+    monkeypatch.setattr(local, "UNSHARE", str(tmp_path / "missing"))
+    monkeypatch.setattr(local.shutil, "which", lambda name: None)
+    with pytest.raises(IsolationUnavailable, match="not installed"):
+        sandbox(tmp_path, "true")
+
+
+def test_unprivileged_path_uses_a_user_namespace(tmp_path: Path, monkeypatch, http_server) -> None:
+    """The non-root code path (user namespace, caller mapped to root inside), exercised as root."""
+    port, hits = http_server
+    monkeypatch.setattr(local.os, "geteuid", lambda: 1000)
+    out = tmp_path / "out"
+    r = sandbox(
+        tmp_path,
+        PROBE.format(port=port) + f"; echo ok > {out}/f; echo x > /etc/kfpg-leak; grep CapEff /proc/self/status",
+        output=out,
+    )
+    assert "BLOCKED" in r.out and hits == [], r
+    assert (out / "f").read_text() == "ok\n"
+    assert not Path("/etc/kfpg-leak").exists()
+    assert "0000000000000000" in r.out, r
+
+
+def test_isolation_none_runs_unisolated_with_a_warning(tmp_path: Path) -> None:
+    policy = GatePolicy.parse("tier: fast-track\ngates:\n  isolation:\n    isolation: none\n")
+    step = StepSpec(argv=("true",), env=gate.build_env([]), timeout=10)
+    result, outcome = gate.launch(policy, step)
+    assert outcome.isolated is False and result.decision.value == "warn"
+    assert result.findings[0].id == gate.UNISOLATED
+
+
+def test_launch_through_the_gate_passes_a_clean_step(tmp_path: Path) -> None:
+    step = StepSpec(argv=("true",), env=gate.build_env([]), timeout=10)
+    result, outcome = gate.launch(GatePolicy.default("critical"), replace(step))
+    assert result.decision.value == "pass" and outcome.isolated
+    assert "net" in result.metadata["isolation"]["namespaces"]
+
+
+def test_host_unix_sockets_are_unreachable(tmp_path: Path) -> None:
+    """Unix sockets bypass network namespaces; /run is hidden and abstract sockets are per namespace."""
+    path = Path(f"/run/kfpg-test-{os.getpid()}.sock")
+    abstract = f"kfpg-test-{os.getpid()}"
+    servers = []
+    for addr in (str(path), "\0" + abstract):
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.bind(addr)
+        s.listen(1)
+        servers.append(s)
+    try:
+        probe = (
+            "python3 -c 'import socket,sys; s=socket.socket(socket.AF_UNIX); s.connect(sys.argv[1])' {} "
+            "2>/dev/null && echo REACHED || echo BLOCKED"
+        )
+        script = (
+            probe.format(str(path))
+            + "; "
+            + (
+                "python3 -c 'import socket; s=socket.socket(socket.AF_UNIX); s.connect(\"\\0" + abstract + "\")' "
+                "2>/dev/null && echo REACHED || echo BLOCKED"
+            )
+        )
+        r = sandbox(tmp_path, script)
+        assert r.out.split() == ["BLOCKED", "BLOCKED"], r
+        control = sandbox(tmp_path, script, backend_cls=UnisolatedBackend)
+        assert control.out.split() == ["REACHED", "REACHED"], control
+    finally:
+        for s in servers:
+            s.close()
+        path.unlink(missing_ok=True)
