@@ -69,6 +69,9 @@ def test_usage_errors_exit_2(cli, tmp_path):
     (tmp_path / "notapipeline.yaml").write_text("just: a mapping\n")
     r = cli("lock", "create", "notapipeline.yaml")
     assert r.code == 2 and "not a compiled KFP pipeline" in r.err
+    (tmp_path / "broken.yaml").write_text("deploymentSpec:\n  executors: [unclosed\n")
+    r = cli("lock", "create", "broken.yaml")
+    assert r.code == 2 and "not valid YAML" in r.err and "broken.yaml:" in r.err
     r = cli("check", "missing.yaml")
     assert r.code == 2
     r = cli("check", str(BUNDLED), "--lock", "bad.lock")
