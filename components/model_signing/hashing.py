@@ -158,6 +158,8 @@ class Manifest:
 
     def files(self) -> dict[str, tuple[tuple[int, int, str], ...]]:
         """Per file path: its (start, end, digest) ranges in order."""
+        if self.method == "files":
+            return {r.path: ((0, 0, r.digest),) for r in self.resources}
         out: dict[str, list[tuple[int, int, str]]] = {}
         for r in self.resources:
             out.setdefault(r.path, []).append((r.start, r.end, r.digest))
@@ -182,10 +184,6 @@ class Tree:
     specials: list[str] = field(default_factory=list)
 
 
-def _ignored(rel: str, ignore: Sequence[str]) -> bool:
-    return any(rel == p or rel.startswith(p + "/") for p in ignore)
-
-
 def walk(root: Path, ignore: Sequence[str], *, follow_symlinks_inside: bool = False) -> Tree:
     """List the model. Raises InputNotFoundError when ``root`` does not exist.
 
@@ -206,6 +204,8 @@ def walk(root: Path, ignore: Sequence[str], *, follow_symlinks_inside: bool = Fa
     if not stat.S_ISDIR(st.st_mode):
         raise UnsafeInputError("the model is neither a file nor a directory", where=str(root))
     real_root = os.path.realpath(root)
+    # An ignored directory is never entered, so an entry is ignored exactly when its own path is listed.
+    ignored = frozenset(ignore)
     stack = [(str(root), "")]
     while stack:
         directory, prefix = stack.pop()
@@ -216,7 +216,7 @@ def walk(root: Path, ignore: Sequence[str], *, follow_symlinks_inside: bool = Fa
         with it:
             for e in it:
                 rel = prefix + e.name
-                if _ignored(rel, ignore):
+                if rel in ignored:
                     continue
                 if e.is_symlink():
                     target = os.readlink(e.path)
@@ -335,8 +335,13 @@ def hash_tree(
     ignore_paths: tuple[str, ...],
     workers: int,
     progress: Progress | None = None,
+    canonical_order: bool = True,
 ) -> Manifest:
-    """Hash the files of ``tree`` into a :class:`Manifest` (symlinks and specials are not hashed)."""
+    """Hash the files of ``tree`` into a :class:`Manifest` (symlinks and specials are not hashed).
+
+    ``canonical_order`` sorts resources as upstream does, which the signed
+    payload needs; a manifest that is only compared can skip it.
+    """
     units: list[_Unit] = []
     keys: list[tuple[str, int, int]] = []
     empty: list[str] = []
@@ -354,7 +359,7 @@ def hash_tree(
                 keys.append((e.rel, start, end))
                 units.append(_Unit(len(units), e.abspath, start, end - start))
     digests = _run_units(units, hash_type, workers, progress)
-    order = sorted(range(len(keys)), key=lambda i: sort_key(*keys[i]))
+    order = sorted(range(len(keys)), key=lambda i: sort_key(*keys[i])) if canonical_order else range(len(keys))
     resources = tuple(Resource(keys[i][0], keys[i][1], keys[i][2], digests[i]) for i in order)
     return Manifest(
         model_name=model_name_of(root),

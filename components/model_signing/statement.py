@@ -23,7 +23,7 @@ from kfp_gates.components.common.errors import ConfigError, InputNotFoundError, 
 from kfp_gates.components.common.result import GateResult
 
 from .errors import BAD_STATEMENT, SignatureError
-from .hashing import Manifest, Resource, normalize_ignore_path, sort_key
+from .hashing import Manifest, Resource, normalize_ignore_path
 
 STATEMENT_TYPE = "https://in-toto.io/Statement/v1"
 PREDICATE_TYPE = "https://model_signing/signature/v1.0"
@@ -225,7 +225,6 @@ def _parse(data: dict[str, Any]) -> SignedStatement:
             raise ValueError("unknown kfp_gates binding version")
         bound = tuple(BoundGateResult.from_dict(g) for g in binding.get("gate_results", []))
         empty = tuple(str(p) for p in binding.get("empty_files", []))
-    resources.sort(key=lambda r: sort_key(r.path, r.start, r.end))
     manifest = Manifest(
         model_name=str(subjects[0].get("name", "")),
         method=method,

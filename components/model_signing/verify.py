@@ -179,6 +179,7 @@ def verify_model(
         ignore_paths=m.ignore_paths,
         workers=HashingConfig(workers=workers).worker_count(),
         progress=progress,
+        canonical_order=False,
     )
     diffs = compare(statement, actual, tree)
     if diffs:
