@@ -70,23 +70,24 @@ def ensure_data(quick: bool) -> dict[str, Path]:
 
 # ----------------------------------------------------------------------------- one measurement (child)
 def run_one(tool: str, path: str) -> dict[str, Any]:
+    """One tool on one file; imports happen before the clock starts (start-up is not scanning)."""
+    from picklescan.scanner import scan_file_path
+
+    from kfp_gates.components.model_scan import ModelScanner, run_gate
+
     t0 = time.perf_counter()
     out: dict[str, Any] = {}
     if tool == "kfp-gates walk":
-        from kfp_gates.components.model_scan import ModelScanner
-
         rep = ModelScanner().scan(path)
         out["findings"] = len(rep.findings)
-        out["note"] = "; ".join(sorted({f.id for f in rep.findings}))
+        walked = rep.files[0].walked if rep.files else None
+        out["note"] = "; ".join(sorted({f.id for f in rep.findings})) or (
+            f"walked to byte {walked} of {os.path.getsize(path)}" if walked is not None else "")
     elif tool == "kfp-gates gate":
-        from kfp_gates.components.model_scan import run_gate
-
         res = run_gate(path)
         out["findings"] = len(res.findings)
         out["note"] = f"decision {res.decision.value} (includes sha256 of the file)"
     elif tool == "picklescan":
-        from picklescan.scanner import scan_file_path
-
         r = scan_file_path(path)
         out["findings"] = r.issues_count
         out["note"] = "scan error" if r.scan_err else ""

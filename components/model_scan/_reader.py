@@ -15,7 +15,7 @@ from typing import BinaryIO
 
 from .errors import LimitExceeded, Truncated
 
-WINDOW = 8 << 20  # bytes read per refill; large enough that refills are rare
+WINDOW = 1 << 20  # bytes read per refill: refills stay rare, and a read before a skipped payload wastes little
 
 
 class Reader:
@@ -27,7 +27,7 @@ class Reader:
     when more than ``max_bytes`` would be consumed (decompression bombs).
     """
 
-    __slots__ = ("_fh", "_seekable", "_size", "base", "buf", "consumed", "eof", "max_bytes")
+    __slots__ = ("_chunk", "_fh", "_seekable", "_size", "base", "buf", "consumed", "eof", "max_bytes")
 
     def __init__(
         self,
@@ -45,6 +45,7 @@ class Reader:
         self._seekable = bool(fh is not None and size is not None and _seekable(fh))
         self.max_bytes = max_bytes
         self.consumed = len(self.buf)  # bytes taken from the underlying stream so far
+        self._chunk = WINDOW
 
     @classmethod
     def from_bytes(cls, data: bytes) -> Reader:
@@ -81,11 +82,13 @@ class Reader:
         parts = [rest]
         have = len(rest)
         while have < need and not self.eof:
-            chunk = self._read(max(WINDOW, need - have))
+            chunk = self._read(max(self._chunk, need - have))
+            # Read-ahead grows back to the full window after a seek (see skip).
+            self._chunk = min(self._chunk * 2, WINDOW)
             parts.append(chunk)
             have += len(chunk)
         self.base += pos
-        self.buf = b"".join(parts)
+        self.buf = parts[1] if len(parts) == 2 and not rest else b"".join(parts)
         if have < need and not partial:
             raise Truncated(self.base + have)
         return 0
@@ -107,6 +110,8 @@ class Reader:
                 raise Truncated(self._size)
             # Skipping by seek: raw array payloads are never read, only their bounds checked.
             self._fh.seek(remaining, io.SEEK_CUR)
+            # After a payload the next opcodes are usually few: read ahead a little, not a window.
+            self._chunk = 1 << 16
             self.base += remaining
             self.consumed += remaining
             if self.base == self._size:

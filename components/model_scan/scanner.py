@@ -90,6 +90,7 @@ class FileReport:
     size: int | None
     streams: int = 0
     imports: int = 0
+    walked: int | None = None  # bytes of the stream the walker went through (to the end, when whole)
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"path": self.path, "format": self.format, "size": self.size}
@@ -98,6 +99,8 @@ class FileReport:
         if self.streams:
             out["pickle_streams"] = self.streams
             out["imports"] = self.imports
+        if self.walked is not None:
+            out["walked_bytes"] = self.walked
         return out
 
 
@@ -342,6 +345,7 @@ class ModelScanner:
     def _rest_of_streams(self, where: _Where, walker: Walker, rep: FileReport) -> None:
         """Concatenated streams: a loader that calls load() again reads them, so they are walked too."""
         while not walker.at_end():
+            rep.walked = walker.offset()
             offset = walker.offset()
             head = walker.peek(1)
             if head[0] not in formats.OPCODES:
@@ -352,6 +356,7 @@ class ModelScanner:
             res = self._walk_all(where, walker, rep, "pickle stream after an earlier STOP")
             if res is None:
                 return
+        rep.walked = walker.offset()
 
     def _torch_legacy(self, where: _Where, walker: Walker, rep: FileReport) -> None:
         """torch.save before 1.6: magic, protocol, sys_info, the object, storage keys, then raw storages."""
