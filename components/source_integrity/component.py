@@ -62,6 +62,8 @@ def verify_source(
             allowed_signers=signers_file,
             gpg_keys=gpg_file,
             require_clean_tree=require_clean_tree and section.require_clean_tree,  # type: ignore[attr-defined]
+            # An artifact store does not keep the executable bit; file contents are still compared.
+            ignore_file_mode=True,
             timeout=section.timeout.total_seconds(),  # type: ignore[attr-defined]
         )
         settings = GateSettings.from_effective(

@@ -70,12 +70,16 @@ class Git:
         gnupg_home: Path,
         tools: GitTools | None = None,
         timeout: float = 300.0,
+        ignore_file_mode: bool = False,
     ) -> None:
         self.repo = repo
         self.tools = tools or GitTools.find()
         self.timeout = timeout
         self._env = self._environment(gnupg_home)
         self._config = self._overrides(allowed_signers)
+        if ignore_file_mode:
+            # Artifact stores drop the executable bit; content is still compared.
+            self._config += ["-c", "core.fileMode=false"]
 
     def _environment(self, gnupg_home: Path) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
@@ -83,6 +87,9 @@ class Git:
             {
                 "GIT_CONFIG_NOSYSTEM": "1",
                 "GIT_CONFIG_GLOBAL": os.devnull,
+                # Never fall back to a repository above the given directory: a copy that lost its .git
+                # inside some other checkout would otherwise be "verified" as that checkout.
+                "GIT_CEILING_DIRECTORIES": str(self.repo.parent),
                 "GIT_NO_REPLACE_OBJECTS": "1",
                 "GIT_GRAFT_FILE": os.devnull,
                 "GIT_ALLOW_PROTOCOL": _NO_PROTOCOL,
@@ -165,7 +172,8 @@ def _classify(args: Sequence[str], stderr: str, repo: str) -> Exception:
     first = next((line for line in stderr.splitlines() if line.strip()), "").strip()
     low = stderr.lower()
     if "not a git repository" in low:
-        return ConfigError("not a git repository", where=repo, hint="pass the directory of a git checkout")
+        return ConfigError("not a git repository", where=repo,
+                           hint="pass the top-level directory of a git checkout (the one holding .git)")
     if "dubious ownership" in low:
         return ConfigError(
             "git refuses the repository: it is owned by another user",

@@ -75,8 +75,8 @@ class LockedExecutor(_Strict):
 class ComponentLock(_Strict):
     """A parsed lock file. Unknown keys are an error: a lock is a security record."""
 
-    api_version: Literal["kfp-gates/v1"] = Field(default=LOCK_API_VERSION, alias="apiVersion")
-    kind: Literal["ComponentLock"] = LOCK_KIND
+    api_version: Literal["kfp-gates/v1"] = Field(default="kfp-gates/v1", alias="apiVersion")
+    kind: Literal["ComponentLock"] = "ComponentLock"
     pipeline: str
     dag: str = Field(description="sha256 of the pipeline's root DAG and component interfaces")
     executors: dict[str, LockedExecutor]

@@ -45,6 +45,7 @@ class SourceOptions:
     allowed_signers: Path | None = None
     gpg_keys: Path | None = None
     require_clean_tree: bool = True
+    ignore_file_mode: bool = False  # for checkouts that went through an artifact store (modes lost)
     timeout: float = 300.0
 
 
@@ -210,7 +211,7 @@ def verify_source(repo: str | Path, options: SourceOptions, settings: GateSettin
         if options.gpg_keys is not None:
             import_gpg_keys(tools.gpg, options.gpg_keys, home, options.timeout)
         git = Git(root.resolve(), allowed_signers=signers.resolve(), gnupg_home=home, tools=tools,
-                  timeout=options.timeout)
+                  timeout=options.timeout, ignore_file_mode=options.ignore_file_mode)
         try:
             return _verify(git, root, options, settings, clock, tools)
         finally:

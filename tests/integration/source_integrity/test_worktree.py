@@ -131,3 +131,24 @@ def test_verification_leaves_the_repository_untouched(signed_repo, keys):
     _verify(signed_repo, keys)
     after = {p: p.stat().st_mtime_ns for p in git_dir.rglob("*") if p.is_file()}
     assert before == after
+
+
+def test_mode_change_is_dirty_unless_modes_are_ignored(signed_repo, keys):
+    (signed_repo.path / "train.py").chmod(0o755)
+    assert _ids(_verify(signed_repo, keys)) == [wt.DIRTY]
+    assert _verify(signed_repo, keys, ignore_file_mode=True).decision is Decision.PASS
+    (signed_repo.path / "train.py").write_text("edited\n")
+    assert _ids(_verify(signed_repo, keys, ignore_file_mode=True)) == [wt.DIRTY]  # content still counts
+
+
+def test_directory_inside_a_checkout_is_not_verified_as_that_checkout(signed_repo, keys):
+    import pytest
+
+    from kfp_gates.components.common.errors import ConfigError
+
+    # e.g. an artifact copy that lost its .git, placed in a directory the parent repo ignores
+    copy = signed_repo.path / "__pycache__" / "copy"
+    copy.mkdir(parents=True)
+    (copy / "train.py").write_text("import evil\n")
+    with pytest.raises(ConfigError, match="not a git repository"):
+        verify_source(copy, SourceOptions(allowed_signers=keys.signers), BLOCK)
