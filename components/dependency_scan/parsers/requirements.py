@@ -134,13 +134,18 @@ def _url_dependency(text: str, loc: Location, *, name: str | None, editable: boo
 
 def _requirement(text: str, loc: Location, where: str, hashes: tuple[str, ...], constraint: bool,
                  origin: str = "requirements") -> Dependency:
-    if text.startswith(_URLISH) or is_vcs(text) or text.startswith((".", "/", "~")) or "/" in text.split(";")[0]:
+    def as_url() -> Dependency:
         body, _, marker = text.partition(";")
         return _url_dependency(body.strip(), loc, name=None, editable=False, hashes=hashes,
                                marker=marker.strip() or None, constraint=constraint, origin=origin)
+
+    if text.startswith(_URLISH) or is_vcs(text) or text.startswith((".", "/", "~")):
+        return as_url()
     try:
         req = Requirement(text)
     except InvalidRequirement as exc:
+        if "/" in text.split(";")[0] and " " not in text.split(";")[0].strip():
+            return as_url()  # a relative path such as wheels/pkg-1.0-py3-none-any.whl
         raise ConfigError(
             f"malformed requirement {text!r}: {str(exc).splitlines()[0]}",
             where=where,

@@ -43,7 +43,7 @@ def parse_site_packages(path: str | Path) -> Inventory:
     for entry in entries:
         meta = _metadata_file(entry)
         loc = Location(path=str(meta))
-        fallback = entry.name.rsplit("-", 1)[0] if "-" in entry.name else entry.stem
+        fallback = entry.name.removesuffix(".dist-info").removesuffix(".egg-info").split("-")[0]
         try:
             data = meta.read_bytes()
         except OSError:
