@@ -19,6 +19,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -133,7 +134,7 @@ def parse_bundle(data: bytes, where: str = "<signature>") -> Bundle:
     return Bundle(media, vm, payload_type, payload, signature, raw=doc)
 
 
-def read_bundle(path: str | Path) -> Bundle:
+def read_bundle(path: str | os.PathLike[str]) -> Bundle:
     """Read and parse a signature file. Missing file: InputNotFoundError (exit 2)."""
     p = Path(path)
     try:

@@ -59,6 +59,9 @@ def sign_model(
     section = gate.section
     if bool(private_key_file) == bool(vault_transit_key):
         raise ConfigError("give exactly one of private_key_file and vault_transit_key")
+    from kfp_gates.components.model_signing.signers.interface import Signer
+
+    signer: Signer
     if private_key_file:
         from kfp_gates.components.model_signing.signers.ec_key import ECKeySigner, passphrase_from_env
 
@@ -133,11 +136,13 @@ def verify_model(
     from kfp_gates.components.common.policy import GatePolicy
     from kfp_gates.components.model_signing.gate import GATE, run_verify_gate
     from kfp_gates.components.model_signing.signers.ec_key import PublicKeyVerifier
+    from kfp_gates.components.model_signing.signers.interface import Verifier
 
     policy = GatePolicy.parse(policy_yaml, "policy_yaml") if policy_yaml.strip() else GatePolicy.default(tier)
     gate = policy.gate(GATE)
     if sum(bool(x) for x in (public_key_pem, public_key_file, vault_transit_key)) != 1:
         raise ConfigError("give exactly one of public_key_pem, public_key_file and vault_transit_key")
+    verifier: Verifier
     if public_key_pem:
         try:
             key = serialization.load_pem_public_key(public_key_pem.encode())

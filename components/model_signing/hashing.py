@@ -28,7 +28,7 @@ from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Literal
+from typing import Any, Literal
 
 from kfp_gates.components.common.errors import ConfigError, InputNotFoundError, UnsafeInputError
 
@@ -46,7 +46,7 @@ _BATCH_FILES = 512  # ...or this many files, whichever comes first
 Progress = Callable[[int], None]
 
 
-def _new_hasher(hash_type: str) -> hashlib._Hash:
+def _new_hasher(hash_type: str) -> Any:  # hashlib has no public type for its objects
     if hash_type == "sha256":
         return hashlib.sha256()
     if hash_type in ("blake2", "blake2b"):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING
 
 from .._common import add_output_options, add_policy_options, emit, load_policy
 from ._model_signing_opts import (
@@ -13,6 +14,9 @@ from ._model_signing_opts import (
     close_progress,
     vault_client,
 )
+
+if TYPE_CHECKING:
+    from kfp_gates.components.model_signing.signers.interface import Signer
 
 EPILOG = """examples:
   kfp-gates sign-model model/ --key key.pem --passphrase-env KEY_PASS --gate-result scan.json
@@ -79,7 +83,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def _signer(args: argparse.Namespace):  # -> Signer
+def _signer(args: argparse.Namespace) -> Signer:
     from kfp_gates.components.common.errors import ConfigError
     from kfp_gates.components.model_signing.signers import ec_key
 

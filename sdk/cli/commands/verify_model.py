@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING
 
 from .._common import add_output_options, add_policy_options, emit, load_policy
 from ._model_signing_opts import (
@@ -14,6 +15,9 @@ from ._model_signing_opts import (
     split_csv,
     vault_client,
 )
+
+if TYPE_CHECKING:
+    from kfp_gates.components.model_signing.signers.interface import Verifier
 
 EPILOG = """examples:
   kfp-gates verify-model model/ --signature model.sig --public-key key.pub --require-gates model_scan
@@ -75,7 +79,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=run)
 
 
-def _verifier(args: argparse.Namespace):  # -> Verifier
+def _verifier(args: argparse.Namespace) -> Verifier:
     from kfp_gates.components.common.errors import ConfigError
 
     if args.public_key:
