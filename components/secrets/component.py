@@ -40,7 +40,7 @@ def fetch_secret(
     ca_cert_file: str = "",
     run_id: str = "",
     lease_registry: str = "secret/kfp-gates/leases",
-):
+) -> None:
     """Read ``secret_path`` (MOUNT/PATH) response-wrapped; ``wrapped`` holds only the wrapping token.
 
     ``credential_file`` is the AppRole secret-id file, the JWT file, the

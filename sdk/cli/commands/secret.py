@@ -125,13 +125,13 @@ def _config(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     from kfp_gates.components.common.policy import parse_duration
     from kfp_gates.components.secrets.config import VaultConfig
 
-    overrides: dict[str, object] = {"namespace": args.namespace, "ca_cert": args.ca_cert}
+    timeout: float | None = None
     if args.timeout:
         try:
-            overrides["timeout"] = parse_duration(args.timeout).total_seconds()
+            timeout = parse_duration(args.timeout).total_seconds()
         except ValueError as exc:
             raise ConfigError(str(exc), where="--timeout") from None
-    return VaultConfig.from_env(args.addr, **overrides)
+    return VaultConfig.from_env(args.addr, namespace=args.namespace, ca_cert=args.ca_cert, timeout=timeout)
 
 
 def _login(args: argparse.Namespace):  # type: ignore[no-untyped-def]
