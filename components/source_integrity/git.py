@@ -24,11 +24,16 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from kfp_gates.components.common.errors import ConfigError, GateTimeoutError, InfrastructureError
+from kfp_gates.components.common.errors import (
+    ConfigError,
+    GateTimeoutError,
+    InfrastructureError,
+    UnsafeInputError,
+)
 
 # A protocol name that does not exist: with GIT_ALLOW_PROTOCOL set, every other one is refused.
 _NO_PROTOCOL = "kfp-gates-no-network"
@@ -163,14 +168,16 @@ class Git:
             return proc.returncode == 0
         raise _classify(args, proc.stderr.decode("utf-8", "replace"), str(self.repo))
 
-    @property
-    def environment(self) -> Mapping[str, str]:
-        return dict(self._env)
-
 
 def _classify(args: Sequence[str], stderr: str, repo: str) -> Exception:
-    first = next((line for line in stderr.splitlines() if line.strip()), "").strip()
+    lines = [ln.strip() for ln in stderr.splitlines() if ln.strip()]
+    first = next((ln for ln in lines if ln.startswith("fatal:")), lines[0] if lines else "")
     low = stderr.lower()
+    if any(s in low for s in ("is corrupt", "unable to unpack", "inflate:", "object file", "bad tree object",
+                              "broken link", "missing blob", "missing tree")):
+        # An object store git cannot read cannot be proven to hold signed code: block, do not "error out".
+        return UnsafeInputError(f"the repository is damaged and cannot be verified: {first}", where=repo,
+                                hint="re-clone the repository; `git fsck` shows what is broken")
     if "not a git repository" in low:
         return ConfigError("not a git repository", where=repo,
                            hint="pass the top-level directory of a git checkout (the one holding .git)")

@@ -81,3 +81,20 @@ def test_report_formats(cli, signed_repo, keys, tmp_path):
     assert r.code == 1
     sarif = json.loads(out.read_text())
     assert sarif["runs"][0]["results"][0]["ruleId"] == sig.UNSIGNED
+
+
+def test_git_timeout_exits_3(cli, signed_repo, keys, tmp_path):
+    policy = tmp_path / "policy.yaml"
+    policy.write_text("apiVersion: kfp-gates/v1\nkind: GatePolicy\ngates:\n  source_integrity:\n    timeout: 0s\n")
+    r = cli("verify-source", str(signed_repo.path), "--allowed-signers", str(keys.signers), "--policy", str(policy))
+    assert r.code == 3 and "did not finish within" in r.err, r
+
+
+def test_damaged_repository_blocks_with_exit_1(cli, signed_repo, keys):
+    # a corrupt object store cannot be proven to hold signed code
+    head = signed_repo.git("rev-parse", "HEAD")
+    obj = signed_repo.path / ".git" / "objects" / head[:2] / head[2:]
+    obj.chmod(0o644)
+    obj.write_bytes(b"corrupt")
+    r = cli("verify-source", str(signed_repo.path), "--allowed-signers", str(keys.signers))
+    assert r.code == 1 and "damaged" in r.err and "is corrupt" in r.err, r
