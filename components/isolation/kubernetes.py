@@ -51,6 +51,7 @@ CONFIGMAP_LIMIT = 1_000_000  # etcd stores objects up to ~1.5 MiB; keep a margin
 IMAGE_ERRORS = {"ErrImagePull", "ImagePullBackOff", "InvalidImageName", "ErrImageNeverPull",
                 "CreateContainerConfigError", "CreateContainerError"}  # fmt: skip
 RETRY_STATUS = {409, 429, 500, 502, 503, 504}
+_ABSENT = object()
 
 
 class RbacDenied(ConfigError):
@@ -74,8 +75,9 @@ class KubeOptions:
     allow_egress: tuple[str, ...] = ()
     per_run_namespace: bool = False
     grace: float = 30.0  # how long past the Job's deadline the launcher waits for the API to say so
-    retries: int = 5
-    backoff: float = 0.5
+    retries: int = 4
+    backoff: float = 0.25  # 0.25, 0.5, 1, 2 s between attempts
+    cleanup_retries: int = 2
     cleanup_timeout: float = 60.0
 
 
@@ -181,19 +183,29 @@ class KubernetesBackend(IsolationBackend):
             return ConfigError(f"{verb} {resource}: the API server refused the request: {exc.reason}")
         return InfrastructureError(f"{verb} {resource}: Kubernetes API error {status} {exc.reason}")
 
-    def _call(self, verb: str, resource: str, namespace: str | None, fn: Callable[..., T], *a: Any, **kw: Any) -> T:
+    def _call(
+        self,
+        verb: str,
+        resource: str,
+        namespace: str | None,
+        fn: Callable[..., T],
+        *a: Any,
+        _retries: int | None = None,
+        **kw: Any,
+    ) -> T:
         """``fn(*a, **kw)`` with 409/429/5xx/network errors retried with backoff and the rest typed."""
         from kubernetes.client.exceptions import ApiException
         from urllib3.exceptions import HTTPError
 
-        for attempt in range(self.options.retries + 1):
+        retries = self.options.retries if _retries is None else _retries
+        for attempt in range(retries + 1):
             try:
                 return fn(*a, **kw)
             except (ApiException, HTTPError, OSError) as exc:
                 typed = self._error(exc, verb, resource, namespace)
                 if typed is not None:
                     raise typed from None
-                if attempt < self.options.retries:
+                if attempt < retries:
                     log.info("%s %s: %s, retrying (%d)", verb, resource, _short(exc), attempt + 1)
                     self.sleep(self.options.backoff * (2**attempt))
                     continue
@@ -203,30 +215,78 @@ class KubernetesBackend(IsolationBackend):
                 ) from None
         raise AssertionError("unreachable")  # pragma: no cover
 
-    def _delete(self, verb_resource: str, namespace: str | None, fn: Callable[..., Any], *a: Any, **kw: Any) -> bool:
-        """Delete, treating 404 as done. Returns False (and logs) when it could not."""
+    def _delete(
+        self, verb_resource: str, namespace: str | None, fn: Callable[..., Any], *a: Any, **kw: Any
+    ) -> bool | None:
+        """Delete: True when deleted, None when it did not exist (404), False (logged) when it failed."""
         from kubernetes.client.exceptions import ApiException
 
+        def call() -> Any:
+            try:
+                return fn(*a, **kw)
+            except ApiException as exc:
+                if exc.status == 404:
+                    return _ABSENT
+                raise
+
         try:
-            self._call("delete", verb_resource, namespace, _ignore_404(fn, ApiException), *a, **kw)
-            return True
+            answer = self._call("delete", verb_resource, namespace, call, _retries=self.options.cleanup_retries)
         except KfpGatesError as exc:
             log.warning("cleanup: %s (the garbage collector removes it via owner references/TTL)", exc.message)
             return False
+        return None if answer is _ABSENT else True
+
+    def _create(
+        self,
+        created: dict[str, str],
+        key: str,
+        value: str,
+        resource: str,
+        namespace: str | None,
+        fn: Callable[..., T],
+        *a: Any,
+    ) -> T:
+        """Create an object and remember it for cleanup.
+
+        A refusal (403, 404, 422: ConfigError) created nothing. Any other failure
+        (5xx, timeout, lost answer, a signal) may have created it, so it is
+        remembered too: deleting what does not exist is a harmless 404, while a
+        suspended Job left behind would never reach its TTL.
+        """
+        try:
+            result = self._call("create", resource, namespace, fn, *a)
+        except ConfigError:
+            raise
+        except BaseException:
+            created[key] = value
+            raise
+        created[key] = value
+        return result
 
     # ----- the run -----------------------------------------------------------
     def run(self, step: StepSpec) -> StepOutcome:
         kstep, archive = self.plan(step)
         self.run_id = kstep.run_id
         start = time.monotonic()
-        cleanups: list[Callable[[], object]] = []
+        created: dict[str, str] = {}
         with _cancel_on_signals():
             try:
-                return self._run(step, kstep, archive, start, cleanups)
+                return self._run(step, kstep, archive, start, created)
             finally:
                 with _signals_deferred():
-                    for undo in reversed(cleanups):
-                        undo()
+                    self._cleanup(kstep, created)
+
+    def _cleanup(self, k: manifests.KubeStep, created: dict[str, str]) -> None:
+        """Delete what this run created: the Job and its pod first, the NetworkPolicy only once the pod is gone."""
+        ns = k.namespace
+        if "job" in created:
+            self._delete_job_and_wait(k)
+        if "networkpolicy" in created:
+            self._delete("networkpolicies.networking.k8s.io", ns, self.net.delete_namespaced_network_policy, k.name, ns)
+        if "configmap" in created:
+            self._delete("configmaps", ns, self.core.delete_namespaced_config_map, created["configmap"], ns)
+        if "namespace" in created:
+            self._delete("namespaces", None, self.core.delete_namespace, ns)
 
     def _run(
         self,
@@ -234,33 +294,24 @@ class KubernetesBackend(IsolationBackend):
         k: manifests.KubeStep,
         archive: str | None,
         start: float,
-        cleanups: list[Callable[[], object]],
+        created: dict[str, str],
     ) -> StepOutcome:
         ns, name = k.namespace, k.name
         if k.per_run_namespace:
-            self._call("create", "namespaces", None, self.core.create_namespace, manifests.namespace(k))
-            cleanups.append(lambda: self._delete("namespaces", None, self.core.delete_namespace, ns))
-        created = self._call("create", "jobs.batch", ns, self.batch.create_namespaced_job, ns, manifests.job(k))
-        owner = manifests.owner_reference("Job", "batch/v1", name, created.metadata.uid)
-        cleanups.append(lambda: self._delete_job_and_wait(k))
-        self._call(
-            "create", "networkpolicies.networking.k8s.io", ns,
-            self.net.create_namespaced_network_policy, ns, manifests.network_policy(k, owner),
-        )  # fmt: skip
-        # Runs after the pod is gone (cleanups run in reverse order).
-        cleanups.insert(
-            0,
-            lambda: self._delete(
-                "networkpolicies.networking.k8s.io", ns, self.net.delete_namespaced_network_policy, name, ns
-            ),
+            self._create(
+                created, "namespace", ns, "namespaces", None, self.core.create_namespace, manifests.namespace(k)
+            )
+        job = self._create(
+            created, "job", name, "jobs.batch", ns, self.batch.create_namespaced_job, ns, manifests.job(k)
         )
+        owner = manifests.owner_reference("Job", "batch/v1", name, job.metadata.uid)
+        net = self.net.create_namespaced_network_policy
+        policy = manifests.network_policy(k, owner)
+        self._create(created, "networkpolicy", name, "networkpolicies.networking.k8s.io", ns, net, ns, policy)
         if archive is not None:
             cm = manifests.inputs_configmap(k, archive, owner)
-            self._call("create", "configmaps", ns, self.core.create_namespaced_config_map, ns, cm)
-            cm_name = cm["metadata"]["name"]
-            cleanups.insert(
-                0, lambda: self._delete("configmaps", ns, self.core.delete_namespaced_config_map, cm_name, ns)
-            )
+            create_cm = self.core.create_namespaced_config_map
+            self._create(created, "configmap", cm["metadata"]["name"], "configmaps", ns, create_cm, ns, cm)
         self._call("patch", "jobs.batch", ns, self.batch.patch_namespaced_job, name, ns, {"spec": {"suspend": False}})
 
         deadline = start + k.timeout + self.options.grace
@@ -286,6 +337,11 @@ class KubernetesBackend(IsolationBackend):
             )
         assert pod is not None
         code, sig = _step_exit(pod)
+        if code is None and sig is None:
+            raise InfrastructureError(
+                f"pod {pod.metadata.name} failed before the step ran (phase {pod.status.phase})",
+                hint=f"kubectl -n {ns} describe pod {pod.metadata.name}; the inbox may have refused the inputs",
+            )
         outcome = StepOutcome(backend=self.name, exit_code=code, signal=sig, duration=duration, details=details)
         if outcome.succeeded and step.output is not None:
             text = self._call(
@@ -396,18 +452,6 @@ class KubernetesBackend(IsolationBackend):
 
 
 # ----- helpers -----------------------------------------------------------------
-
-
-def _ignore_404(fn: Callable[..., Any], api_exception: type[Exception]) -> Callable[..., Any]:
-    def call(*a: Any, **kw: Any) -> Any:
-        try:
-            return fn(*a, **kw)
-        except api_exception as exc:
-            if getattr(exc, "status", None) == 404:
-                return None
-            raise
-
-    return call
 
 
 def _short(exc: BaseException) -> str:

@@ -44,6 +44,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 def _api_client(args: argparse.Namespace) -> object:
     import os
 
+    import yaml
+
     from kfp_gates.components.common.errors import ConfigError
 
     try:
@@ -57,7 +59,7 @@ def _api_client(args: argparse.Namespace) -> object:
 
             return client.ApiClient()
         return config.new_client_from_config(config_file=args.kubeconfig, context=args.context)
-    except (config.ConfigException, OSError, TypeError, ValueError) as exc:
+    except (config.ConfigException, OSError, TypeError, ValueError, yaml.YAMLError) as exc:
         raise ConfigError(
             f"cannot load Kubernetes configuration: {exc}",
             where=args.kubeconfig or os.environ.get("KUBECONFIG") or "~/.kube/config",
