@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 _COMPONENTS: dict[str, str] = {
     "enforce_verdict": "kfp_gates.components.enforce",
     "validate_data": "kfp_gates.components.data_validation.component",
+    "check_secret_age": "kfp_gates.components.secrets.component",
     "fetch_secret": "kfp_gates.components.secrets.component",
     "revoke_leases": "kfp_gates.components.secrets.component",
     "sign_model": "kfp_gates.components.model_signing.component",
@@ -34,7 +35,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
     from .isolation.component import launch_isolated  # noqa: F401
     from .model_scan.component import scan_model  # noqa: F401
     from .model_signing.component import sign_model, verify_model  # noqa: F401
-    from .secrets.component import fetch_secret, revoke_leases  # noqa: F401
+    from .secrets.component import check_secret_age, fetch_secret, revoke_leases  # noqa: F401
     from .source_integrity.component import verify_source  # noqa: F401
 
 

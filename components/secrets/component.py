@@ -9,6 +9,8 @@
   :func:`kfp_gates.components.secrets.consumer.unwrap_artifact`.
 * ``revoke_leases`` is an exit handler: it revokes the dynamic-secret leases
   recorded for the run, whether the run succeeded or failed.
+* ``check_secret_age`` is the rotation-hygiene gate (report, then enforce):
+  KV v2 secrets older than ``max_secret_age``, from metadata only.
 """
 
 # No `from __future__ import annotations`: KFP reads the real annotations.
@@ -100,3 +102,56 @@ def revoke_leases(
     )
     print(f"kfp-gates: revoked {len(report.revoked)} lease(s) of run {run_id}")
     return len(report.revoked)
+
+
+@dsl.component(base_image=IMAGE, install_kfp_package=False)
+def check_secret_age(
+    vault_addr: str,
+    result: dsl.Output[dsl.Artifact],
+    html_report: dsl.Output[dsl.HTML],
+    markdown_report: dsl.Output[dsl.Markdown],
+    metrics: dsl.Output[dsl.Metrics],
+    auth_method: str = "kubernetes",
+    role: str = "",
+    role_id: str = "",
+    credential_file: str = "",
+    auth_mount: str = "",
+    mount: str = "secret",
+    prefixes: str = "",
+    max_secret_age: str = "",
+    policy: str = "",
+    tier: str = "standard",
+    namespace: str = "",
+    ca_cert_file: str = "",
+) -> str:
+    """Report KV v2 secrets older than ``max_secret_age`` (or the policy's); return the verdict.
+
+    ``prefixes`` are paths under ``mount``, separated by commas or newlines
+    (empty: the whole mount). ``policy`` is GatePolicy YAML text (empty: the
+    ``tier`` defaults). Follow with ``enforce_verdict`` to block.
+    """
+    from pathlib import Path
+
+    from kfp_gates.components.common.formats import render
+    from kfp_gates.components.secrets.steps import StepAuth, check_age_step
+
+    gate_result = check_age_step(
+        vault_addr=vault_addr,
+        auth=StepAuth(auth_method, role, role_id, credential_file, auth_mount),
+        mount=mount,
+        prefixes=prefixes,
+        max_secret_age=max_secret_age,
+        policy_yaml=policy,
+        tier=tier,
+        namespace=namespace,
+        ca_cert_file=ca_cert_file,
+    )
+    Path(result.path).write_text(gate_result.to_json(), encoding="utf-8")
+    Path(html_report.path).write_text(render([gate_result], "html"), encoding="utf-8")
+    Path(markdown_report.path).write_text(render([gate_result], "markdown"), encoding="utf-8")
+    for severity, count in gate_result.counts().items():
+        metrics.log_metric(f"findings_{severity}", count)
+    metrics.log_metric("secrets_checked", int(gate_result.metadata.get("secrets_checked", 0)))
+    verdict = gate_result.decision.value
+    print(f"kfp-gates: secrets (rotation) verdict {verdict}")
+    return verdict

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from kfp_gates.components.common import redact
 from kfp_gates.components.common.errors import ConfigError
 from kfp_gates.components.common.policy import parse_duration
+from kfp_gates.components.common.result import GateResult
 
 from . import login
 from .auth import auth_from_options
@@ -151,3 +152,50 @@ def revoke_step(
         failed = ", ".join(f"{lid}: {why}" for lid, why in report.failed)
         raise ConfigError(f"{len(report.failed)} lease(s) could not be revoked: {failed}")
     return report
+
+
+def check_age_step(
+    *,
+    vault_addr: str,
+    auth: StepAuth,
+    mount: str = "secret",
+    prefixes: str = "",
+    max_secret_age: str = "",
+    policy_yaml: str = "",
+    tier: str = "standard",
+    namespace: str = "",
+    ca_cert_file: str = "",
+) -> GateResult:
+    """Rotation hygiene as a gate: KV v2 secrets under ``prefixes`` (comma/newline separated) older than the max.
+
+    ``max_secret_age`` overrides the policy's; one of them must be set
+    (ConfigError otherwise). Only metadata is read.
+    """
+    from kfp_gates.components.common.gate import GateSettings
+    from kfp_gates.components.common.policy import GatePolicy, format_duration
+
+    from .age import check_age
+
+    refuse_secret_looking(vault_addr=vault_addr, role=auth.role, role_id=auth.role_id, mount=mount)
+    policy = GatePolicy.parse(policy_yaml, name="policy") if policy_yaml.strip() else GatePolicy.default(tier)
+    section = policy.gates.secrets
+    try:
+        max_age = parse_duration(max_secret_age) if max_secret_age.strip() else section.max_secret_age
+    except ValueError as exc:
+        raise ConfigError(str(exc), where="max_secret_age") from None
+    if max_age is None:
+        raise ConfigError(
+            "no maximum secret age",
+            where="max_secret_age",
+            hint="pass max_secret_age='90d' or set gates.secrets.max_secret_age in the policy",
+        )
+    client, _ = login(_config(vault_addr, namespace, ca_cert_file), auth.build())
+    settings = GateSettings.from_effective(policy.gate("secrets"), max_secret_age=format_duration(max_age))
+    wanted = tuple(p.strip() for p in prefixes.replace("\n", ",").split(",") if p.strip()) or ("",)
+    try:
+        return check_age(
+            client, mount=mount, prefixes=wanted, max_age=max_age, settings=settings, severity=section.stale_severity
+        )
+    finally:
+        if auth.method != "token":
+            revoke_self(client)

@@ -15,8 +15,10 @@ from pathlib import Path
 import pytest
 from kfp import compiler, dsl
 
-from kfp_gates.components import fetch_secret, revoke_leases
+from kfp_gates.components import check_secret_age, enforce_verdict, fetch_secret, revoke_leases
 from kfp_gates.components._image import IMAGE
+
+pytestmark = pytest.mark.filterwarnings("ignore:You may be attemping:RuntimeWarning")
 
 
 @dsl.component(base_image=IMAGE, install_kfp_package=False)
@@ -215,3 +217,37 @@ def test_exit_handler_revokes_the_runs_leases(kfp_local, vault, pki_role, tmp_pa
     out, err = capfd.readouterr()
     assert "revoked 1 lease(s)" in out + err
     assert sid not in out + err + _files_text(kfp_local)
+
+
+# ----- rotation hygiene gate ------------------------------------------------------------------------------
+
+
+@dsl.pipeline(name="secret-rotation")
+def rotation_pipeline(vault_addr: str, token_file: str, mount: str, max_age: str, tier: str) -> str:
+    check = check_secret_age(
+        vault_addr=vault_addr,
+        auth_method="token",
+        credential_file=token_file,
+        mount=mount,
+        prefixes="app/, other/",
+        max_secret_age=max_age,
+        tier=tier,
+    )
+    enforce_verdict(gate="secrets", verdict=check.outputs["Output"])
+    return check.outputs["Output"]
+
+
+def test_rotation_gate_reports_then_enforces(kfp_local, vault, capfd):
+    import json
+
+    args = dict(vault_addr=vault.addr, token_file=str(vault.root_token_file), mount=vault.kv)
+    assert rotation_pipeline(**args, max_age="90d", tier="critical").output == "pass"
+    time.sleep(1.1)
+    assert rotation_pipeline(**args, max_age="1s", tier="standard").output == "warn"
+    with pytest.raises(RuntimeError):
+        rotation_pipeline(**args, max_age="1s", tier="critical")  # medium finding blocks in critical
+    results = [json.loads(p.read_text()) for p in kfp_local.rglob("result") if p.is_file()]
+    assert sorted(r["decision"] for r in results) == ["fail", "pass", "warn"]
+    assert any(p.name == "html_report" for p in kfp_local.rglob("*"))
+    out, err = capfd.readouterr()
+    vault.assert_no_leak(_files_text(kfp_local), out, err)

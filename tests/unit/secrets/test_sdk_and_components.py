@@ -78,7 +78,7 @@ def test_components_are_registered_and_compile_without_runtime_installs(tmp_path
     import kfp_gates.components as comps
     from kfp_gates.components import fetch_secret, revoke_leases
 
-    assert {"fetch_secret", "revoke_leases"} <= set(comps.__all__)
+    assert {"fetch_secret", "revoke_leases", "check_secret_age"} <= set(comps.__all__)
 
     @dsl.pipeline(name="fetch")
     def pipe(addr: str):
