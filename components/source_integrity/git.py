@@ -181,6 +181,11 @@ def _classify(args: Sequence[str], stderr: str, repo: str) -> Exception:
     if "not a git repository" in low:
         return ConfigError("not a git repository", where=repo,
                            hint="pass the top-level directory of a git checkout (the one holding .git)")
+    if "transport" in low and "not allowed" in low:
+        return InfrastructureError(
+            "the repository lacks objects git would have to fetch (a partial or incomplete clone)", where=repo,
+            hint="the gate makes no network call: clone without --filter (and deep enough for --since)",
+        )
     if "dubious ownership" in low:
         return ConfigError(
             "git refuses the repository: it is owned by another user",

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from kfp_gates.components.common.errors import ConfigError, InputNotFoundError
+from kfp_gates.components.common.errors import ConfigError, InputNotFoundError, KfpGatesError
 from kfp_gates.components.common.evidence import from_statement, to_statement
 from kfp_gates.components.common.gate import GateSettings
 from kfp_gates.components.common.severity import Decision
@@ -235,3 +235,23 @@ def test_bob_is_not_allowed_when_the_file_lists_only_alice(signed_repo, keys, tm
     assert [(f.id, f.data["commit"], f.data["author"]) for f in result.active_findings()] == [
         (sig.UNKNOWN_SIGNER, bob_commit, f"{BOB[0]} <{BOB[1]}>")
     ]
+
+
+def test_partial_clone_never_fetches_missing_objects(signed_repo, keys, tmp_path):
+    partial = tmp_path / "partial"
+    signed_repo.git("config", "uploadpack.allowFilter", "true")
+    signed_repo.git("config", "uploadpack.allowAnySHA1InWant", "true")
+    subprocess.run(["git", "clone", "-q", "--filter=tree:0", "--no-checkout", f"file://{signed_repo.path}",
+                    str(partial)], check=True, env=signed_repo_env())
+
+    def objects() -> str:
+        return subprocess.run(["git", "-C", str(partial), "count-objects", "-v"], capture_output=True, text=True,
+                              env=signed_repo_env()).stdout
+
+    before = objects()
+    # the work-tree check needs trees the clone does not have: git must fail, not fetch them from origin
+    assert "in-pack: 3" in before  # commits only: the clone really is partial
+    with pytest.raises(KfpGatesError) as exc:
+        verify_source(partial, SourceOptions(allowed_signers=keys.signers), BLOCK)
+    assert exc.value.exit_code == 3 and "partial" in exc.value.message
+    assert objects() == before
