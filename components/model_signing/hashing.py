@@ -252,6 +252,9 @@ def _hash_range(path: str, start: int, length: int, hash_type: str, local: _Read
     view = memoryview(buf)
     fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
     try:
+        if length >= _BATCH_BYTES and hasattr(os, "posix_fadvise"):
+            # Doubles the kernel's read-ahead for a cold cache; a no-op cost when the file is cached.
+            os.posix_fadvise(fd, start, length, os.POSIX_FADV_SEQUENTIAL)
         if start:
             os.lseek(fd, start, os.SEEK_SET)
         remaining = length
