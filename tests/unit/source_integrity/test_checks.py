@@ -114,3 +114,24 @@ def test_check_text_on_yaml_text(sample):
     results = checks.check_text(BUNDLED.read_text(), GatePolicy.default(), lock=create_lock(sample))
     assert [r.decision for r in results] == [Decision.PASS, Decision.PASS]
     assert lk.DAG_CHANGED not in {f.id for r in results for f in r.findings}
+
+
+@dsl.pipeline(name="gated")
+def gated_pipeline(signers: str) -> None:
+    from kfp_gates.components import enforce_verdict, verify_source
+    from kfp_gates.components.source_integrity.component import verify_source as direct
+
+    assert verify_source is direct
+    repo = dsl.importer(artifact_uri="gs://bucket/repo", artifact_class=dsl.Artifact)
+    gate = verify_source(repo=repo.output, allowed_signers=signers)
+    enforce_verdict(gate="source_integrity", verdict=gate.outputs["Output"])
+
+
+def test_our_own_gate_components_pass_the_checks_with_caching_on(tmp_path):
+    path = tmp_path / "gated.yaml"
+    compiler.Compiler().compile(gated_pipeline, str(path))
+    pipeline = load_pipeline(path)
+    assert {e.kind for e in pipeline.executors.values()} == {"container", "importer"}
+    [hygiene] = checks.check_pipeline(pipeline, GatePolicy.default("critical"))
+    assert hygiene.decision is Decision.PASS and hygiene.findings == ()
+    assert "cachingOptions" in path.read_text() and "enableCache: true" in path.read_text()
