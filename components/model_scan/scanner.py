@@ -254,7 +254,16 @@ class ModelScanner:
         if fmt is Format.PICKLE:
             self._scan_pickle_file(where, reader(), rep)
         elif fmt is Format.ZIP:
-            self._scan_zip(where, fileobj(), data, size)
+            fh = fileobj()
+            if data is None and not _seekable(fh):
+                # zipfile needs to seek (its directory is at the end): spool a compressed stream's zip to disk.
+                with tempfile.TemporaryFile() as spool:
+                    while chunk := fh.read(1 << 20):
+                        spool.write(chunk)
+                    spool.seek(0)
+                    self._scan_zip(where, spool, None, spool.tell())  # type: ignore[arg-type]
+            else:
+                self._scan_zip(where, fh, data, size)
         elif fmt.compressed:
             self._scan_compressed(where, fmt, fileobj(), data)
         elif fmt is Format.TAR:

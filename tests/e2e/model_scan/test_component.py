@@ -69,8 +69,6 @@ def test_trojaned_model_publishes_reports_and_blocks_registration(kfp_local, tmp
     assert "FAIL" in html and "posix.system" in html
     md = _reports(kfp_local, "markdown_report")[0].read_text()
     assert "KFPG-MS-DANGEROUS-GLOBAL" in md
-    metrics = json.loads(_reports(kfp_local, "metrics")[0].read_text()) if _reports(kfp_local, "metrics") else None
-    assert metrics is None or isinstance(metrics, dict)
 
 
 def test_component_compiles_with_digest_pinned_image(tmp_path):

@@ -7,9 +7,8 @@ from pathlib import Path
 import pytest
 
 from kfp_gates.components.common.severity import Severity
-from kfp_gates.components.model_scan import ModelScanner, run_gate
+from kfp_gates.components.model_scan import ModelScanner, _reader, run_gate
 from kfp_gates.components.model_scan import scanner as scanner_mod
-from kfp_gates.components.model_scan import _reader
 from tests.support.netguard import no_network
 
 from . import corpus

@@ -63,7 +63,8 @@ def test_allow_from_policy_and_argument(files: dict[str, Path]) -> None:
 def test_unknown_global_can_be_waived_by_alias_dangerous_cannot(files: dict[str, Path]) -> None:
     expires = (date.today() + timedelta(days=30)).isoformat()
     waiver = "{id: %s, reason: reviewed tokenizer, owner: ml@example.com, expires: %s}"
-    policy = _policy(f"gates:\n  model_scan:\n    waivers: [{waiver % ('KFPG-MS-UNKNOWN-GLOBAL:mypkg.features.Tokenizer', expires)}]\n")
+    alias = "KFPG-MS-UNKNOWN-GLOBAL:mypkg.features.Tokenizer"
+    policy = _policy(f"gates:\n  model_scan:\n    waivers: [{waiver % (alias, expires)}]\n")
     result = run_gate(files["unknown"], policy)
     assert result.decision.value == "pass"
     assert result.findings[0].waived

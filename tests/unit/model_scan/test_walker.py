@@ -65,7 +65,9 @@ def test_stack_global_on_non_string_operands_is_unresolved() -> None:
 def test_global_inst_and_ext_are_all_recorded() -> None:
     data = b"(S'id'\nisubprocess\nPopen\n0\x80\x02\x82\x070cbuiltins\nexec\n."
     got = [(m, n, op) for m, n, _o, op in _imports(data)]
-    assert got == [("subprocess", "Popen", "INST"), ("<extension registry>", "7", "EXT1"), ("builtins", "exec", "GLOBAL")]
+    assert got == [
+        ("subprocess", "Popen", "INST"), ("<extension registry>", "7", "EXT1"), ("builtins", "exec", "GLOBAL")
+    ]
 
 
 def test_walk_matches_genops_offsets_on_real_pickles() -> None:
