@@ -156,19 +156,33 @@ def _sarif_result(f: Finding) -> dict:
     return res
 
 
+_SECURITY_SEVERITY = {Severity.CRITICAL: "9.5", Severity.HIGH: "8.0", Severity.MEDIUM: "5.5",
+                      Severity.LOW: "2.0", Severity.INFO: "0.0"}
+
+
+def _security_severity(f: Finding) -> str:
+    score = f.data.get("cvss_score")
+    return f"{float(score):.1f}" if isinstance(score, int | float) else _SECURITY_SEVERITY[f.severity]
+
+
 def render_sarif(results: Sequence[GateResult]) -> str:
     runs = []
     for r in results:
         rules: dict[str, dict] = {}
         for f in r.findings:
-            rules.setdefault(
+            rule = rules.setdefault(
                 f.id,
                 {
                     "id": f.id,
                     "shortDescription": {"text": f.message[:200] or f.id},
                     "defaultConfiguration": {"level": _SARIF_LEVEL[f.severity]},
+                    # GitHub code scanning ranks security results by this (a CVSS-like number as text).
+                    "properties": {"tags": ["security"], "security-severity": _security_severity(f)},
                 },
             )
+            url = f.data.get("url")
+            if isinstance(url, str) and url.startswith(("https://", "http://")):
+                rule.setdefault("helpUri", url)
         runs.append(
             {
                 "tool": {"driver": {"name": f"kfp-gates {r.gate}", "version": r.tool.version,

@@ -1,0 +1,40 @@
+"""``scan_dependencies`` in a real kfp.local run: report, then enforce."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+
+def test_vulnerable_requirements_report_fail_and_enforce_stops(kfp_local: Path) -> None:
+    from kfp import dsl
+
+    from kfp_gates.components import enforce_verdict, scan_dependencies
+
+    @dsl.pipeline(name="deps-gate")
+    def gated(reqs: str):
+        scan = scan_dependencies(requirements=reqs)
+        enforce_verdict(gate="dependency_scan", verdict=scan.outputs["Output"])
+
+    with pytest.raises(RuntimeError):
+        gated(reqs="requests==2.19.0\n")
+    runs = sorted(kfp_local.glob("deps-gate-*"))
+    assert runs, "the pipeline root holds the run's artifacts"
+    result = json.loads(next(runs[-1].glob("scan-dependencies/result")).read_text())
+    assert result["decision"] == "fail" and result["gate"] == "dependency_scan"
+    assert any(f["id"] == "PYSEC-2018-28" for f in result["findings"])
+    sarif = json.loads(next(runs[-1].glob("scan-dependencies/sarif")).read_text())
+    assert sarif["version"] == "2.1.0"
+    assert "PYSEC-2018-28" in next(runs[-1].glob("scan-dependencies/report_markdown")).read_text()
+
+
+def test_clean_requirements_pass(kfp_local: Path) -> None:
+    from kfp import dsl
+
+    from kfp_gates.components import scan_dependencies
+
+    @dsl.pipeline(name="deps-clean")
+    def clean(reqs: str) -> str:
+        return scan_dependencies(requirements=reqs).outputs["Output"]
+
+    assert clean(reqs="requests==2.32.3\n").output == "pass"
