@@ -133,6 +133,15 @@ def measure(tool: str, path: Path, repeat: int) -> dict[str, Any]:
 
 
 # ----------------------------------------------------------------------------- accuracy
+def _extension(technique: str) -> str:
+    t = technique.lower()
+    for key, ext in (("joblib", ".joblib"), ("legacy tar", ".tar"), ("pytorch", ".pt"), ("torch.load", ".pkl"),
+                     ("npz", ".npz"), ("npy", ".npy"), ("zip", ".zip"), ("gzip", ".pkl.gz"), ("lz4", ".joblib")):
+        if key in t:
+            return ext
+    return ".pkl"
+
+
 def accuracy(light: bool) -> list[dict[str, Any]]:
     sys.path.insert(0, str(ROOT))
     import warnings
@@ -142,7 +151,8 @@ def accuracy(light: bool) -> list[dict[str, Any]]:
     from kfp_gates.components.model_scan import ModelScanner
     from tests.unit.model_scan import corpus
 
-    bad = corpus.malicious()
+    # Files get the extension their format usually has: some tools pick files by name.
+    bad = {f"{tech}{_extension(tech)}": data for tech, data in corpus.malicious().items()}
     good = corpus.benign(light=light)
     rows = []
     with tempfile.TemporaryDirectory(prefix="kfp-gates-ms-acc-") as tmp:
