@@ -7,6 +7,9 @@ and so only a call, not logic, is embedded in the compiled pipeline.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
+
+import hvac
 
 from kfp_gates.components.common import redact
 from kfp_gates.components.common.errors import ConfigError
@@ -122,12 +125,35 @@ def fetch_step(
         params=dict(params or {}),
     )
     client, _ = login(_config(vault_addr, namespace, ca_cert_file), auth.build())
+    return wrap_for_step(
+        client, ref, ttl, max_ttl=max_ttl, owns_token=auth.method != "token", run_id=run_id,
+        lease_registry=lease_registry,
+    )  # fmt: skip
+
+
+def wrap_for_step(
+    client: hvac.Client,
+    ref: SecretRef,
+    ttl: timedelta,
+    *,
+    max_ttl: timedelta,
+    owns_token: bool,
+    run_id: str = "",
+    lease_registry: str = "secret/kfp-gates/leases",
+) -> WrappedSecret:
+    """Fetch ``ref`` wrapped; record a dynamic secret's lease for ``run_id``; revoke the login if done with it.
+
+    ``owns_token`` is true when the client's token came from a login of this
+    step (not a token the caller handed in): it is revoked once the secret is
+    wrapped, except when it owns a dynamic secret's lease (revoking it would
+    revoke the secret before the consumer uses it).
+    """
     wrapped = fetch_wrapped(client, ref, ttl, max_ttl=max_ttl)
     if wrapped.lease is not None:
         if run_id:
             rmount, prefix = _registry_location(lease_registry)
             LeaseRegistry(client, mount=rmount, prefix=prefix).record(run_id, wrapped.lease)
-    elif auth.method != "token":
+    elif owns_token:
         revoke_self(client)
     return wrapped
 

@@ -180,9 +180,8 @@ def _fetch(args: argparse.Namespace) -> int:
 
     from kfp_gates.components.common.errors import ConfigError
     from kfp_gates.components.secrets._files import write_private
-    from kfp_gates.components.secrets.leases import LeaseRegistry, revoke_self
     from kfp_gates.components.secrets.reading import SecretRef
-    from kfp_gates.components.secrets.wrapping import fetch_wrapped
+    from kfp_gates.components.secrets.steps import wrap_for_step
 
     from .._common import load_policy
 
@@ -195,14 +194,16 @@ def _fetch(args: argparse.Namespace) -> int:
         raise ConfigError("--version/--kv-version apply to KV secrets, not --dynamic", where="--dynamic")
     kind = "dynamic" if args.dynamic else f"kv{args.kv_version}"
     ref = SecretRef.parse(args.path, mount=args.mount, kind=kind, version=args.version, field=args.field, params=params)
-    client, login = _login(args)
-    wrapped = fetch_wrapped(client, ref, ttl, max_ttl=section.max_wrap_ttl)
-    if wrapped.lease and args.run_id:
-        mount, _, prefix = args.lease_registry.strip("/").partition("/")
-        LeaseRegistry(client, mount=mount, prefix=prefix or "kfp-gates/leases").record(args.run_id, wrapped.lease)
-    if args.auth != "token" and wrapped.lease is None:
-        # The login token is no longer needed; a dynamic secret's lease lives as long as it, so keep that one.
-        revoke_self(client)
+    client, _ = _login(args)
+    wrapped = wrap_for_step(
+        client,
+        ref,
+        ttl,
+        max_ttl=section.max_wrap_ttl,
+        owns_token=args.auth != "token",
+        run_id=args.run_id or "",
+        lease_registry=args.lease_registry,
+    )
     if args.token_out:
         write_private(Path(args.token_out), wrapped.token + "\n")
         sys.stderr.write(
@@ -215,7 +216,6 @@ def _fetch(args: argparse.Namespace) -> int:
             f"lease {wrapped.lease.lease_id} ({wrapped.lease.duration}s)"
             + (f" recorded for run {args.run_id}\n" if args.run_id else "\n")
         )
-    del login
     return 0
 
 

@@ -128,3 +128,24 @@ def test_token_renewal_extends_a_short_token(vault):
         time.sleep(1.5)
     assert renewer.renewals >= 1 and not renewer.errors
     assert client.auth.token.lookup_self()["data"]["ttl"] > 0
+
+
+def test_cli_dynamic_fetch_records_the_lease_for_the_run(cli, vault, pki, tmp_path):
+    run_id = f"cli-run-{time.time_ns()}"
+    r = cli("secret", "fetch", "--auth", "token", "--token-file", str(vault.root_token_file), "--dynamic",
+            "--param", "common_name=c.example.test", "--path", f"{pki}/issue/svc", "--run-id", run_id,
+            "--lease-registry", f"{vault.kv}/kfp-gates/leases", env=vault.env())  # fmt: skip
+    assert r.code == 0, r
+    assert f"recorded for run {run_id}" in r.err
+    (tmp_path / "wt").write_text(r.out)
+    u = cli("secret", "unwrap", "--token-file", str(tmp_path / "wt"), "--to-dir", str(tmp_path / "cert"),
+            env=vault.env())  # fmt: skip
+    assert u.code == 0 and (tmp_path / "cert" / "private_key").read_text().startswith("-----BEGIN")
+    assert "PRIVATE KEY" not in u.out + u.err + r.out + r.err
+    report = LeaseRegistry(vault.admin, mount=vault.kv).revoke_run(run_id)
+    assert len(report.revoked) == 1
+    serial = (tmp_path / "cert" / "serial_number").read_text()
+    assert _revoked(vault, pki, serial)
+    bad = cli("secret", "fetch", "--auth", "token", "--token-file", str(vault.root_token_file), "--param", "a=b",
+              "--path", f"{pki}/issue/svc", env=vault.env())  # fmt: skip
+    assert bad.code == 2 and "--dynamic" in bad.err
