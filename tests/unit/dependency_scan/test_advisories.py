@@ -117,8 +117,9 @@ def test_malformed_records_are_skipped_and_counted(tmp_path: Path, data_dir: Pat
     shutil.copy(data_dir / "advisories" / "py" / "PYSEC-2022-42969.yaml", tmp_path / "good.yaml")
     (tmp_path / "broken.yaml").write_text("id: X\naffected: [\n")
     (tmp_path / "noid.json").write_text(json.dumps({"affected": []}))
+    no_intro = {"type": "ECOSYSTEM", "events": [{"fixed": "1"}]}
     (tmp_path / "badrange.json").write_text(json.dumps({"id": "X-2", "affected": [
-        {"package": {"ecosystem": "PyPI", "name": "a"}, "ranges": [{"type": "ECOSYSTEM", "events": [{"fixed": "1"}]}]}]}))
+        {"package": {"ecosystem": "PyPI", "name": "a"}, "ranges": [no_intro]}]}))
     s = DirectorySource(tmp_path).load()
     assert [a.id for a in s.advisories] == ["PYSEC-2022-42969"]
     assert s.malformed == 3

@@ -117,7 +117,9 @@ def _fake_trivy(tmp_path: Path, body: str) -> Path:
 def test_running_trivy_offline(tmp_path: Path, data_dir: Path) -> None:
     golden = report(data_dir, "debian-buster")
     exe = _fake_trivy(tmp_path, f"""
-if [ "$1" = version ]; then echo '{{"Version":"0.74.0","VulnerabilityDB":{{"UpdatedAt":"2021-08-30T00:00:00Z"}}}}'; exit 0; fi
+if [ "$1" = version ]; then
+  echo '{{"Version":"0.74.0","VulnerabilityDB":{{"UpdatedAt":"2021-08-30T00:00:00Z"}}}}'; exit 0
+fi
 echo "$@" > {tmp_path}/args
 cat {golden}
 """)
