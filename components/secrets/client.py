@@ -256,9 +256,10 @@ def translate(
         detail = redact.redact(", ".join(exc.errors) if exc.errors else (exc.args[0] if exc.args else "") or "")
         detail = detail.strip() or type(exc).__name__
         if isinstance(exc, hvac.exceptions.VaultDown):
-            state = "sealed" if "sealed" in detail.lower() else "unavailable"
+            sealed = "sealed" in detail.lower()
+            state = "sealed" if sealed else "unavailable"
             return InfrastructureError(
-                f"{action}: Vault at {addr} is {state}: {detail}",
+                f"{action}: Vault at {addr} is {state}: {detail}{'' if sealed else _status_suffix(client)}",
                 where=where,
                 hint="unseal the server or wait for an active node",
             )
