@@ -38,6 +38,7 @@ RENAMED = "KFPG-LOCK-EXECUTOR-RENAMED"
 DAG_CHANGED = "KFPG-LOCK-DAG-CHANGED"
 
 _RECREATE = "create it from the reviewed pipeline: `kfp-gates lock create PIPELINE.yaml -o components.lock`"
+_CODE_MARKER = "<embedded_code>"
 PARTS = ("image", "command", "args", "embedded_code", "container", "platform", "spec")
 
 
@@ -57,7 +58,7 @@ class ExecutorDigests(_Strict):
     """sha256 of each part of one executor; ``embedded_code`` is None for container components."""
 
     image: str | None = None
-    command: str
+    command: str = Field(description="the command with the embedded code replaced by a marker (the wrapper)")
     args: str
     embedded_code: str | None = None
     container: str = Field(description="the container spec without image, command and args (env, resources...)")
@@ -96,9 +97,12 @@ def executor_digests(executor: Executor) -> ExecutorDigests:
     for key in ("image", "command", "args"):
         container.pop(key, None)
     code = executor.embedded_code
+    # The code is digested on its own, so a finding can tell an edited function from an edited wrapper
+    # (e.g. a `pip install` slipped into the shell line around it).
+    wrapper = [_CODE_MARKER if code is not None and part == code else part for part in executor.command]
     return ExecutorDigests(
         image=_sha(executor.image) if executor.image is not None else None,
-        command=_sha(list(executor.command)),
+        command=_sha(wrapper),
         args=_sha(list(executor.args)),
         embedded_code=_sha(code) if code is not None else None,
         container=_sha(container),

