@@ -189,7 +189,11 @@ class SecretData:
         redact.register_secrets(fields.values())
         lease = None
         if body.get("lease_id"):
-            lease = Lease(str(body["lease_id"]), int(body.get("lease_duration") or 0), bool(body.get("renewable")))
+            try:
+                duration = int(body.get("lease_duration") or 0)
+            except (TypeError, ValueError):
+                raise ConfigError("Vault returned a malformed lease duration") from None
+            lease = Lease(str(body["lease_id"]), duration, bool(body.get("renewable")))
         return cls(fields=fields, version=version, lease=lease, metadata=metadata)
 
 

@@ -200,3 +200,24 @@ def test_approle_login_from_the_engine_registers_the_secret_id(vault):
                                                mount=vault.approle))  # fmt: skip
     sid = sid_file.read_text()
     assert redact.redact(f"secret id {sid}") == "secret id [REDACTED]"
+
+
+def test_spent_token_never_runs_the_command(cli, vault, tmp_path):
+    assert cli(*_fetch_args(vault, None, "--token-out", str(tmp_path / "wt")), env=vault.env()).code == 0
+    first = cli("secret", "unwrap", "--token-file", str(tmp_path / "wt"), "--to-dir", str(tmp_path / "a"),
+                env=vault.env())  # fmt: skip
+    assert first.code == 0
+    marker = tmp_path / "ran"
+    again = cli("secret", "unwrap", "--token-file", str(tmp_path / "wt"), "--", "touch", str(marker),
+                env=vault.env())  # fmt: skip
+    assert again.code == 1 and not marker.exists()
+    assert "KFPG-SECRETS-WRAP-REUSED" in again.out
+
+
+def test_debug_traces_are_redacted(cli, vault):
+    sid = vault.new_secret_id()
+    args = _fetch_args(vault, sid)
+    args[args.index("--path") + 1] = f"{vault.kv}/other/api"
+    r = cli("--debug", *args, env=vault.env())
+    assert r.code == 2 and "Traceback" in r.err
+    vault.assert_no_leak(r.out, r.err)

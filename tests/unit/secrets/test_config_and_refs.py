@@ -141,3 +141,19 @@ def test_vault_timestamps_with_nanoseconds():
 def test_time_parser_never_raises(text):
     result = parse_vault_time(text)
     assert result is None or result.tzinfo is not None
+
+
+_json = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=8),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=6), inner, max_size=3),
+    max_leaves=10,
+)
+
+
+@given(st.dictionaries(st.sampled_from(["data", "lease_id", "lease_duration", "renewable", "x"]), _json))
+def test_any_vault_answer_normalises_or_is_a_config_error(body):
+    try:
+        data = SecretData.from_response(body)
+    except ConfigError:
+        return
+    assert all(isinstance(k, str) and isinstance(v, str) for k, v in data.fields.items())
