@@ -22,6 +22,7 @@ So every invocation here:
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 from collections.abc import Sequence
@@ -38,6 +39,7 @@ from kfp_gates.components.common.errors import (
 # A protocol name that does not exist: with GIT_ALLOW_PROTOCOL set, every other one is refused.
 _NO_PROTOCOL = "kfp-gates-no-network"
 _MISSING_PROGRAM = "/nonexistent/kfp-gates-disabled"
+MIN_GIT = (2, 34)
 
 
 @dataclass(frozen=True)
@@ -47,16 +49,28 @@ class GitTools:
     git: str
     ssh_keygen: str | None
     gpg: str | None
+    git_version: str = ""
 
     @classmethod
     def find(cls) -> GitTools:
-        """Locate git, ssh-keygen and gpg on PATH. Raises ConfigError when git itself is missing."""
+        """Locate git, ssh-keygen and gpg on PATH.
+
+        Raises ConfigError when git is missing or older than 2.34 (the first with SSH signatures).
+        """
         git = shutil.which("git")
         if git is None:
             raise ConfigError(
                 "git is not installed", hint="install git (Debian: apt-get install git) and run the gate again"
             )
-        return cls(git=git, ssh_keygen=shutil.which("ssh-keygen"), gpg=shutil.which("gpg"))
+        out = subprocess.run([git, "--version"], capture_output=True, text=True, timeout=30, check=False).stdout
+        version = out.strip().removeprefix("git version ")
+        nums = [int(n) for n in re.findall(r"\d+", version)[:2]] or [0, 0]
+        if tuple(nums) < MIN_GIT:
+            raise ConfigError(
+                f"git {version or '(unknown version)'} is too old to verify SSH signatures",
+                hint=f"install git {'.'.join(map(str, MIN_GIT))} or newer",
+            )
+        return cls(git=git, ssh_keygen=shutil.which("ssh-keygen"), gpg=shutil.which("gpg"), git_version=version)
 
 
 class Git:

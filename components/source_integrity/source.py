@@ -257,7 +257,6 @@ def _verify(
                 location=Location(path=str(root), member=".gitmodules"),
             )
         )
-    version = git.text("version").strip().removeprefix("git version ")
     name = (top or root.resolve()).name
     subject = Subject(
         name=f"{name}@{head}",
@@ -266,7 +265,7 @@ def _verify(
     return finalize(
         gate=GATE,
         subject=subject,
-        tool=Tool(name="git", version=version),
+        tool=Tool(name="git", version=tools.git_version or "unknown"),
         findings=findings,
         settings=settings,
         started_at=clock.started_at,
