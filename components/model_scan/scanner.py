@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import stat
 import tarfile
 import tempfile
@@ -43,6 +44,10 @@ UNKNOWN_FORMAT = "KFPG-MS-UNKNOWN-FORMAT"
 NESTED_UNSCANNED = "KFPG-MS-NESTED-UNSCANNED"
 SYMLINK = "KFPG-MS-SYMLINK"
 NOT_ANALYSED = "KFPG-MS-NOT-ANALYSED"
+KERAS_LAMBDA = "KFPG-MS-KERAS-LAMBDA"
+# A Keras model config (HDF5 attribute or .keras config.json) that declares a Lambda layer:
+# loading it deserialises Python bytecode (marshal) unless safe_mode is on.
+_KERAS_LAMBDA = re.compile(rb'"class_name"\s*:\s*"(?:keras\.layers\.)?Lambda"')
 
 TORCH_MAGIC = 0x1950A86A20F9469CFC6C
 # Reconstructors that load a nested pickle from their byte-string argument: the bytes are scanned too.
@@ -277,11 +282,16 @@ class ModelScanner:
                       "lz4-compressed (joblib compress='lz4'): this scanner cannot decompress lz4, so the content "
                       "cannot be proven safe", where, 0)
         elif fmt is Format.HDF5:
-            self._add(NOT_ANALYSED, Severity.MEDIUM,
-                      "HDF5 (Keras .h5): not analysed; Keras Lambda layers can carry code", where, 0)
+            if data is None:
+                self._add(NOT_ANALYSED, Severity.MEDIUM,
+                          "HDF5 file over the in-memory bound: Keras Lambda layers not checked", where, 0)
+            else:
+                self._keras_lambda(where, data)
         elif fmt in (Format.GGUF, Format.EMPTY):
             pass
         else:  # text or unknown binary: a protocol 0/1 pickle has no header, so try walking it
+            if fmt is Format.TEXT and data is not None:
+                self._keras_lambda(where, data)
             self._scan_headerless(where, fmt, reader(), rep)
         if fmt is not Format.ZIP and data is not None and _has_zip_directory(data):
             # A zip directory at the end of a non-zip file: zipfile-based loaders would open it.
@@ -439,6 +449,13 @@ class ModelScanner:
         self._record(where, walker.streams, rep)
         self._rest_of_streams(where, walker, rep)
 
+    def _keras_lambda(self, where: _Where, data: bytes) -> None:
+        m = _KERAS_LAMBDA.search(data)
+        if m is not None:
+            self._add(KERAS_LAMBDA, Severity.HIGH,
+                      "Keras model config declares a Lambda layer: loading it (without safe_mode) runs the "
+                      "Python bytecode stored in the layer", where, m.start(), **{"global": "keras.layers.Lambda"})
+
     def _unknown_format(self, where: _Where, fmt: Format) -> None:
         if fmt is Format.TEXT:
             return  # text that is not a pickle carries no code a model loader runs
@@ -560,9 +577,12 @@ class ModelScanner:
                     self._budget -= info.file_size
                     return
                 counted = _Counting(_Prepend(head, member), self)
-                if info.file_size <= IN_MEMORY_MAX and fmt in (Format.ZIP, Format.TAR):
-                    blob = counted.read()
+                if info.file_size <= IN_MEMORY_MAX:
+                    blob = counted.read(IN_MEMORY_MAX + 1)
+                    if len(blob) > IN_MEMORY_MAX:
+                        raise LimitExceeded("member holds more data than its declared size")
                     self._scan_blob(inner, blob)
+                    counted.drain()
                 elif fmt is Format.ZIP:
                     with tempfile.TemporaryFile() as spool:
                         while chunk := counted.read(1 << 20):

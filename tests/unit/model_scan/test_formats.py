@@ -193,3 +193,13 @@ def test_missing_path_is_a_config_error(tmp_path: Path) -> None:
 
     with pytest.raises(InputNotFoundError):
         ModelScanner().scan(tmp_path / "nope.pkl")
+
+
+def test_keras_lambda_layers_are_flagged() -> None:
+    config = b'{"class_name": "Sequential", "config": {"layers": [{"class_name": "Lambda", "config": {}}]}}'
+    keras = _zip({"metadata.json": b'{"keras_version": "3.0"}', "config.json": config, "model.weights.h5": b"x"})
+    assert s.KERAS_LAMBDA in _ids(keras)
+    h5 = b"\x89HDF\r\n\x1a\n" + b"\x00" * 64 + b'model_config{"class_name": "Lambda"}'
+    assert _ids(h5) == {s.KERAS_LAMBDA}
+    assert _ids(b"\x89HDF\r\n\x1a\n" + b"\x00" * 64) == set()
+    assert _ids(_zip({"config.json": b'{"class_name": "Dense"}'})) == set()
