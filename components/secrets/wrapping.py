@@ -200,6 +200,14 @@ def _is_invalid_token(exc: hvac.exceptions.VaultError) -> bool:
     )
 
 
+def _same_path(actual: str, expected: str) -> bool:
+    """``expected`` may be the API path (``secret/data/app/db``) or the KV v2 logical path (``secret/app/db``)."""
+    if actual == expected:
+        return True
+    mount, sep, rest = actual.partition("/data/")
+    return bool(sep) and f"{mount}/{rest}" == expected
+
+
 class _Invalid(Exception):
     """Vault answered "wrapping token is not valid or does not exist" (used, expired or revoked)."""
 
@@ -253,7 +261,7 @@ def unwrap(
     if created is not None and expires_at is None:
         expires_at = created + timedelta(seconds=int(info.get("creation_ttl") or 0))
     actual = str(info.get("creation_path") or "")
-    if expected and actual != expected:
+    if expected and not _same_path(actual, expected):
         raise _rejected(WRAP_PATH, expected_path=expected, expires_at=expires_at, accessor=accessor, actual_path=actual)
     client.token = token  # the wrapping token is the credential of the unwrap call itself
     with vault_errors("unwrap", client=client), single_shot():

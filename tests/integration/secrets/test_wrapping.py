@@ -62,8 +62,10 @@ def test_token_created_for_another_path_is_refused_before_it_is_consumed(vault, 
     with pytest.raises(WrappingTokenRejected) as exc:
         unwrap(VaultConfig(vault.addr), wrapped.token, expected_path=f"{vault.kv}/data/other/api")
     assert exc.value.finding.id == WRAP_PATH
-    # The lookup did not consume it: the rightful consumer can still unwrap.
-    assert unwrap(VaultConfig(vault.addr), wrapped.token)["password"] == vault.password_v2
+    # The lookup did not consume it: the rightful consumer can still unwrap (logical KV v2 path accepted).
+    assert unwrap(VaultConfig(vault.addr), wrapped.token, expected_path=f"{vault.kv}/app/db")["password"] == (
+        vault.password_v2
+    )
 
 
 def test_unwrap_into_files_gives_one_0600_file_per_field(vault, fetcher, tmp_path):
