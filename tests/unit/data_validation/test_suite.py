@@ -114,3 +114,13 @@ def test_gate_controlled_arguments_cannot_turn_off_exception_capture():
     gx_exp = suite.to_gx().expectations[0]
     assert gx_exp.catch_exceptions is True
     assert "result_format" not in suite.expectations[0].expected()
+
+
+def test_suggest_refuses_an_unreadable_baseline(tmp_path):
+    from kfp_gates.components.data_validation import suggest_suite
+
+    bad = tmp_path / "base.csv"
+    bad.write_text("a,b\n1,2\n3\n")
+    with pytest.raises(ConfigError) as err:
+        suggest_suite(bad)
+    assert "baseline cannot be read" in err.value.message and err.value.where.endswith(":3")
