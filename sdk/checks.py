@@ -21,6 +21,8 @@ result is reused only for identical inputs, which is the same verdict.
 
 from __future__ import annotations
 
+import re
+from dataclasses import replace
 from pathlib import Path
 
 from kfp_gates.components.common.digest import sha256_bytes
@@ -35,6 +37,7 @@ from kfp_gates.components.source_integrity.lock import ComponentLock, verify_loc
 
 CHECKS_GATE = "pipeline_checks"
 RUNTIME_INSTALL = "KFPG-CHECK-RUNTIME-INSTALL"
+CODE_INSTALL = "KFPG-CHECK-CODE-INSTALL"
 UNPINNED_IMAGE = "KFPG-CHECK-UNPINNED-IMAGE"
 _PREFIX = "KFPG-CHECK-"
 
@@ -44,27 +47,59 @@ def _where(pipeline: CompiledPipeline, label: str) -> Location:
 
 
 def runtime_install_findings(pipeline: CompiledPipeline) -> list[Finding]:
-    """One finding per executor that installs packages with pip when its container starts."""
+    """One finding per executor that installs packages when its container starts.
+
+    The container's command line (the wrapper kfp writes around lightweight
+    components, or a container component's command and args) is parsed for
+    ``pip install``: high. The embedded Python source is only searched for code
+    that calls pip (``pip install`` in a string, ``pip.main``, ``-m pip``):
+    medium, because a mention is not proof of a call.
+    """
     findings: list[Finding] = []
     for label, e in sorted(pipeline.executors.items()):
-        reqs = e.runtime_pip_installs()
+        code = e.embedded_code
+        wrapper = replace(e, command=tuple(p for p in e.command if code is None or p != code))
+        reqs = wrapper.runtime_pip_installs()
         # A "pip install" the parser could not split into requirements is still an install (fail closed).
-        mentions = any("pip" in p and "install" in p for p in e.command + e.args)
-        if not reqs and not mentions:
-            continue
-        what = ", ".join(reqs) if reqs else "packages the command line does not name"
-        findings.append(
-            Finding(
-                id=RUNTIME_INSTALL,
-                severity=Severity.HIGH,
-                message=f"executor {label} runs `pip install` at container start ({what}): code from a package "
-                "index runs unreviewed; bake it into the image and set install_kfp_package=False, "
-                "no packages_to_install",
-                location=_where(pipeline, label),
-                data={"executor": label, "requirements": reqs, "aliases": [f"{RUNTIME_INSTALL}:{label}"]},
+        mentions = any("pip" in p and "install" in p for p in wrapper.command + wrapper.args)
+        if reqs or mentions:
+            what = ", ".join(reqs) if reqs else "packages the command line does not name"
+            findings.append(
+                Finding(
+                    id=RUNTIME_INSTALL,
+                    severity=Severity.HIGH,
+                    message=f"executor {label} runs `pip install` at container start ({what}): code from a "
+                    "package index runs unreviewed; bake it into the image and set install_kfp_package=False, "
+                    "no packages_to_install",
+                    location=_where(pipeline, label),
+                    data={"executor": label, "requirements": reqs, "aliases": [f"{RUNTIME_INSTALL}:{label}"]},
+                )
             )
-        )
+        hits = _code_installs(code) if code else []
+        if hits:
+            findings.append(
+                Finding(
+                    id=CODE_INSTALL,
+                    severity=Severity.MEDIUM,
+                    message=f"executor {label}'s embedded code appears to install packages at run time "
+                    f"(line {', '.join(str(n) for n, _ in hits[:5])}: {hits[0][1][:80]!r})",
+                    location=_where(pipeline, label),
+                    data={"executor": label, "lines": [n for n, _ in hits], "aliases": [f"{CODE_INSTALL}:{label}"]},
+                )
+            )
     return findings
+
+
+_PIP_CALL = re.compile(r"""pip3?['"]?\s*,\s*['"]install|\bpip3?\s+install\b|\bpip\.main\(|-m['"]?\s*,?\s*['"]?pip\b""")
+
+
+def _code_installs(code: str) -> list[tuple[int, str]]:
+    """(line number, line) of the embedded source lines that look like they call pip."""
+    return [
+        (n, line.strip())
+        for n, line in enumerate(code.splitlines(), 1)
+        if not line.lstrip().startswith("#") and _PIP_CALL.search(line)
+    ]
 
 
 def image_pin_findings(pipeline: CompiledPipeline, *, required: bool = True) -> list[Finding]:

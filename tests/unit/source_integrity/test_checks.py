@@ -18,6 +18,8 @@ from kfp_gates.sdk import checks
 
 from .sample_pipeline import BUNDLED, compile_to
 
+IMAGE_PINNED = "python@sha256:" + "1" * 64
+
 
 @dsl.component(base_image="python:3.11", packages_to_install=["requests==2.31.0"])
 def fetch(url: str) -> str:
@@ -135,3 +137,33 @@ def test_our_own_gate_components_pass_the_checks_with_caching_on(tmp_path):
     [hygiene] = checks.check_pipeline(pipeline, GatePolicy.default("critical"))
     assert hygiene.decision is Decision.PASS and hygiene.findings == ()
     assert "cachingOptions" in path.read_text() and "enableCache: true" in path.read_text()
+
+
+@dsl.component(base_image=IMAGE_PINNED, install_kfp_package=False)
+def installs_in_code(x: int) -> int:
+    import subprocess
+    import sys
+
+    subprocess.run([sys.executable, "-m", "pip", "install", "left-pad"], check=True)
+    return x
+
+
+@dsl.component(base_image=IMAGE_PINNED, install_kfp_package=False)
+def mentions_in_comment(x: int) -> int:
+    # never `pip install` here: the image has everything
+    return x
+
+
+@dsl.pipeline(name="code-installs")
+def code_pipeline() -> None:
+    installs_in_code(x=1)
+    mentions_in_comment(x=1)
+
+
+def test_pip_in_embedded_code(tmp_path):
+    path = tmp_path / "code.yaml"
+    compiler.Compiler().compile(code_pipeline, str(path))
+    findings = checks.runtime_install_findings(load_pipeline(path))
+    assert [(f.id, f.data["executor"], f.severity) for f in findings] == [
+        (checks.CODE_INSTALL, "exec-installs-in-code", Severity.MEDIUM)]
+    assert "-m" in findings[0].message
