@@ -21,6 +21,7 @@ signing); when verifying, a symlink where the signature has a file is reported.
 from __future__ import annotations
 
 import hashlib
+import mmap
 import os
 import stat
 import threading
@@ -39,7 +40,10 @@ GIT_PATHS: tuple[str, ...] = (".git", ".gitattributes", ".github", ".gitignore")
 DEFAULT_SHARD_SIZE = 256 << 20
 # auto: a file this large would leave cores idle in files mode, so shard.
 AUTO_SHARD_THRESHOLD = 512 << 20
-_BUF = 4 << 20  # per-worker read buffer
+_BUF = 4 << 20  # per-worker read buffer (small files)
+_WINDOW = 16 << 20  # per-worker mapped window (large ranges)
+_MAP_POPULATE = getattr(mmap, "MAP_POPULATE", 0)
+_USE_MMAP = hasattr(os, "posix_fadvise")  # Linux and the BSDs; elsewhere plain reads
 _BATCH_BYTES = 32 << 20  # small files are grouped into tasks of about this many bytes...
 _BATCH_FILES = 512  # ...or this many files, whichever comes first
 
@@ -246,24 +250,28 @@ class _Reader(threading.local):
         return self.buf
 
 
+def _shrank(path: str) -> UnsafeInputError:
+    return UnsafeInputError(
+        "file shrank while it was hashed", where=path, hint="do not modify a model while it is signed"
+    )
+
+
 def _hash_range(path: str, start: int, length: int, hash_type: str, local: _Reader, progress: Progress | None) -> str:
     h = _new_hasher(hash_type)
-    buf = local.buffer()
-    view = memoryview(buf)
     fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
     try:
-        if length >= _BATCH_BYTES and hasattr(os, "posix_fadvise"):
-            # Doubles the kernel's read-ahead for a cold cache; a no-op cost when the file is cached.
-            os.posix_fadvise(fd, start, length, os.POSIX_FADV_SEQUENTIAL)
+        if length >= _BATCH_BYTES and _USE_MMAP:
+            _hash_mapped(fd, start, length, h, progress, path)
+            return h.hexdigest()
+        buf = local.buffer()
+        view = memoryview(buf)
         if start:
             os.lseek(fd, start, os.SEEK_SET)
         remaining = length
         while remaining > 0:
             n = os.readv(fd, [view[: min(remaining, _BUF)]])
             if n <= 0:
-                raise UnsafeInputError(
-                    "file shrank while it was hashed", where=path, hint="do not modify a model while it is signed"
-                )
+                raise _shrank(path)
             h.update(view[:n])
             remaining -= n
             if progress is not None:
@@ -271,6 +279,37 @@ def _hash_range(path: str, start: int, length: int, hash_type: str, local: _Read
     finally:
         os.close(fd)
     return h.hexdigest()
+
+
+def _hash_mapped(fd: int, start: int, length: int, h: Any, progress: Progress | None, path: str) -> None:
+    """Hash ``[start, start+length)`` through a sliding read-only map of ``_WINDOW`` bytes.
+
+    Large ranges are hashed straight from the page cache: no copy into a
+    buffer, which costs a sixth of the hashing time. Only one window per
+    thread is ever mapped (pre-faulted with MAP_POPULATE, unmapped right
+    after), so memory stays bounded whatever the file size. The size is
+    re-checked before each window; a file truncated by someone else in
+    between the check and the read still cannot pass (the process dies with
+    SIGBUS, a non-zero exit: fail closed).
+    """
+    os.posix_fadvise(fd, start, length, os.POSIX_FADV_SEQUENTIAL)
+    off, end = start, start + length
+    while off < end:
+        if os.fstat(fd).st_size < end:
+            raise _shrank(path)
+        n = min(_WINDOW, end - off)
+        base = off - off % mmap.ALLOCATIONGRANULARITY
+        m = mmap.mmap(fd, n + off - base, flags=mmap.MAP_SHARED | _MAP_POPULATE, prot=mmap.PROT_READ, offset=base)
+        try:
+            with memoryview(m) as whole:
+                part = whole[off - base :]
+                h.update(part)
+                part.release()
+        finally:
+            m.close()
+        off += n
+        if progress is not None:
+            progress(n)
 
 
 class _Unit(NamedTuple):

@@ -115,3 +115,21 @@ def test_progress_counts_every_byte(model: Path) -> None:
         == m.total_bytes
         == sum(f.stat().st_size for f in model.rglob("*") if f.is_file() and ".git" not in f.parts)
     )
+
+
+def test_large_ranges_hashed_through_windows_match_upstream_even_with_unaligned_shards(tmp_path: Path) -> None:
+    root = tmp_path / "big"
+    root.mkdir()
+    (root / "w.bin").write_bytes(os.urandom(1 << 20) * 41)  # 41 MiB: above the batching size, so mapped windows
+    odd = (33 << 20) + 4097  # shard offsets that are not page aligned
+    assert _ours(root, method="files") == _upstream(root)
+    assert _ours(root, method="shards", shard_size=odd) == _upstream(root, shards=odd)
+
+
+def test_a_file_shorter_than_expected_is_refused_not_padded(tmp_path: Path) -> None:
+    f = tmp_path / "short.bin"
+    f.write_bytes(b"x" * (40 << 20))
+    for length in (41 << 20, 1 << 20):  # mapped and read paths
+        start = (40 << 20) - 10 if length == 1 << 20 else 0
+        with pytest.raises(UnsafeInputError, match="shrank"):
+            h._hash_range(str(f), start, length, "sha256", h._Reader(), None)
