@@ -104,6 +104,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     add_output_options(u)
     u.set_defaults(func=_unwrap)
 
+    st = psub.add_parser("status", help="is the server active, standby, sealed? (exit 3 unless it can serve)")
+    _add_server_options(st)
+    st.set_defaults(func=_status)
+
     c = psub.add_parser(
         "check-age", help="report KV v2 secrets older than max_secret_age", epilog=_EPILOG, formatter_class=fmt
     )
@@ -295,3 +299,18 @@ def _check_age(args: argparse.Namespace) -> int:
         severity=section.stale_severity,
     )
     return emit([result], args)
+
+
+# ----- status ---------------------------------------------------------------------------------------------
+
+
+def _status(args: argparse.Namespace) -> int:
+    from kfp_gates.components.common.errors import InfrastructureError
+    from kfp_gates.components.secrets import connect, server_status
+
+    config = _config(args)
+    status = server_status(connect(config), timeout=config.timeout)
+    sys.stdout.write(f"{config.addr}: {status.describe()} (version {status.version or 'unknown'})\n")
+    if status.sealed or not status.initialized:
+        raise InfrastructureError(f"Vault at {config.addr} is {status.describe()}", hint="unseal or initialise it")
+    return 0

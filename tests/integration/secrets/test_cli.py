@@ -120,8 +120,15 @@ def test_secret_looking_flag_values_and_bad_usage_exit_2(cli, vault, tmp_path):
 def test_unreachable_server_exits_3(cli, vault, tmp_path):
     from kfp_gates.components.secrets.devserver import free_port
 
-    r = cli(*_fetch_args(vault), env={"VAULT_ADDR": f"http://127.0.0.1:{free_port()}", "VAULT_MAX_RETRIES": "1"})
+    addr = f"http://127.0.0.1:{free_port()}"
+    r = cli(*_fetch_args(vault), env={"VAULT_ADDR": addr, "VAULT_MAX_RETRIES": "1"})
     assert r.code == 3 and "unreachable" in r.err, r
+    assert cli("secret", "status", env={"VAULT_ADDR": addr}).code == 3
+
+
+def test_status_of_an_active_server(cli, vault):
+    r = cli("secret", "status", env=vault.env())
+    assert r.code == 0 and ": active (version" in r.out, r
 
 
 def test_server_that_never_answers_times_out_with_exit_3(cli, vault, tmp_path):
@@ -185,6 +192,8 @@ def test_sealed_server_exits_3_and_says_sealed(openbao_factory, tmp_path, cli):
             env={"VAULT_ADDR": server.addr, "VAULT_MAX_RETRIES": "0"})  # fmt: skip
     assert r.code == 3 and "sealed" in r.err, r
     assert server.root_token not in r.out + r.err
+    st = cli("secret", "status", env={"VAULT_ADDR": server.addr})
+    assert st.code == 3 and "sealed" in st.out + st.err, st
     # unwrap against a sealed server is an infrastructure error too, not a (false) security finding
     (tmp_path / "wt").write_text("s.BBBBBBBBBBBBBBBBBBBBBBBB")
     u = cli("secret", "unwrap", "--token-file", str(tmp_path / "wt"), "--to-dir", str(tmp_path / "o"),
