@@ -28,6 +28,7 @@ import yaml
 
 from kfp_gates.components.common.gate import GateSettings
 from kfp_gates.components.common.kfp_ir import parse_pipeline
+from kfp_gates.components.common.result import GateResult
 from kfp_gates.components.source_integrity import SourceOptions, create_lock, verify_lock, verify_source
 from kfp_gates.pipelines.demo_steps.source_integrity import SignedRepo, allowed_signers, git_env, ssh_key
 
@@ -59,17 +60,18 @@ def _signed_repo(root: Path, commits: int, files: int) -> tuple[SignedRepo, Path
 
 
 def bench_commits(sizes: list[int], files: int, repeat: int) -> list[tuple[str, ...]]:
-    rows = []
+    rows: list[tuple[str, ...]] = []
     for n in sizes:
         with tempfile.TemporaryDirectory(prefix="kfp-gates-bench-src-") as tmp:
             t0 = time.perf_counter()
             repo, signers, base = _signed_repo(Path(tmp), n, files)
             build = time.perf_counter() - t0
-            options = SourceOptions(since=base, allowed_signers=signers)
-            t, result = _time(lambda r=repo, o=options: verify_source(r.path, o, GateSettings()), repeat)
-            assert result.decision.value == "pass", result.findings  # type: ignore[attr-defined]
-            clean_opts = SourceOptions(allowed_signers=signers)
-            t_one, _ = _time(lambda r=repo, o=clean_opts: verify_source(r.path, o, GateSettings()), repeat)
+            def run(options: SourceOptions, path: Path = repo.path) -> GateResult:
+                return verify_source(path, options, GateSettings())
+
+            t, result = _time(lambda: run(SourceOptions(since=base, allowed_signers=signers)), repeat)  # noqa: B023
+            assert isinstance(result, GateResult) and result.decision.value == "pass", result
+            t_one, _ = _time(lambda: run(SourceOptions(allowed_signers=signers)), repeat)  # noqa: B023
             rows.append((str(n), str(files), f"{build:.1f}", f"{t:.2f}", f"{1000 * t / max(n, 1):.1f}",
                          f"{t_one:.2f}"))
     return rows
@@ -93,7 +95,7 @@ def _synthetic_pipeline(executors: int, edit: bool = False) -> str:
 
 
 def bench_locks(sizes: list[int], repeat: int) -> list[tuple[str, ...]]:
-    rows = []
+    rows: list[tuple[str, ...]] = []
     for k in sizes:
         text = _synthetic_pipeline(k)
         t_parse, pipeline = _time(lambda: parse_pipeline(text, "bench.yaml"), repeat)  # noqa: B023
