@@ -204,14 +204,47 @@ def tree_findings(git: Git, top: Path, *, head: str, verified: str) -> list[Find
     if state.unreviewed_ignored:
         paths = [p for p, _ in state.unreviewed_ignored]
         sources = sorted({s for _, s in state.unreviewed_ignored})
+        code = [p for p in paths if _holds_code(top / p)]
+        rule = f"ignored by a rule that is not part of commit {head[:12]} ({', '.join(sources)})"
         findings.append(
             Finding(
                 id=UNREVIEWED_IGNORE,
-                severity=Severity.HIGH,
-                message=f"files ignored by a rule that is not part of commit {head[:12]} ({', '.join(sources)}) "
-                f"are unreviewed code in the work tree: {_names(paths)}",
+                # Tool caches (.pytest_cache, .ruff_cache ...) ignore themselves the same way; only code
+                # hidden like that blocks, the rest is shown.
+                severity=Severity.HIGH if code else Severity.LOW,
+                message=f"unreviewed code {rule}: {_names(code)}" if code
+                else f"files {rule} (no code among them): {_names(paths)}",
                 location=loc,
-                data={"commit": head, "paths": paths, "sources": sources},
+                data={"commit": head, "paths": paths, "code": code, "sources": sources},
             )
         )
     return findings
+
+
+# What Python (or a shell) may load or run: an ignored file like this is unreviewed code.
+_CODE_SUFFIXES = {
+    ".py", ".pyc", ".pyo", ".pyd", ".pyi", ".pyx", ".pxd", ".pth", ".so", ".dylib", ".dll", ".ipynb",
+    ".sh", ".bash", ".zsh", ".js", ".mjs", ".ts", ".rb", ".pl", ".r", ".jar", ".whl", ".egg", ".zip", ".tar",
+    ".gz", ".tgz", ".bz2", ".xz", ".pkl", ".pickle", ".joblib", ".pt", ".pth.tar", ".cfg", ".toml", ".ini",
+}
+_WALK_LIMIT = 20_000
+
+
+def _holds_code(path: Path) -> bool:
+    """True when ``path`` (a file, or any file under a directory) could be loaded or run as code."""
+    if path.is_symlink() or not path.is_dir():
+        return _is_code(path)
+    for n, child in enumerate(path.rglob("*")):
+        if n >= _WALK_LIMIT or _is_code(child):
+            return True  # too many files to tell: fail closed
+    return False
+
+
+def _is_code(path: Path) -> bool:
+    if path.is_symlink():
+        return True  # may point at anything
+    if not path.is_file():
+        return False
+    if path.suffix.lower() in _CODE_SUFFIXES or path.name.lower().endswith(".pth.tar"):
+        return True
+    return bool(path.stat().st_mode & 0o111)

@@ -152,3 +152,26 @@ def test_directory_inside_a_checkout_is_not_verified_as_that_checkout(signed_rep
     (copy / "train.py").write_text("import evil\n")
     with pytest.raises(ConfigError, match="not a git repository"):
         verify_source(copy, SourceOptions(allowed_signers=keys.signers), BLOCK)
+
+
+def test_self_ignoring_tool_cache_is_shown_but_does_not_block(signed_repo, keys):
+    cache = signed_repo.path / ".ruff_cache"
+    (cache / "0.6.0").mkdir(parents=True)
+    (cache / ".gitignore").write_text("# Automatically created by ruff.\n*\n")
+    (cache / "0.6.0" / "1234567890").write_bytes(b"\0cache")
+    result = _verify(signed_repo, keys)
+    [f] = result.active_findings()
+    assert f.id == wt.UNREVIEWED_IGNORE and f.severity.value == "low" and f.data["code"] == []
+    assert result.decision is Decision.WARN
+    # the same trick hiding a Python file blocks
+    (cache / "0.6.0" / "hook.py").write_text("import evil\n")
+    [f] = _verify(signed_repo, keys).active_findings()
+    assert f.severity.value == "high" and f.data["code"] == [".ruff_cache/0.6.0/"]  # git names the directory
+
+
+def test_ignored_directory_holding_code_blocks(signed_repo, keys):
+    (signed_repo.path / ".git" / "info" / "exclude").write_text("vendor/\n")
+    (signed_repo.path / "vendor" / "lib").mkdir(parents=True)
+    (signed_repo.path / "vendor" / "lib" / "patched.py").write_text("x = 1\n")
+    [f] = _verify(signed_repo, keys).active_findings()
+    assert f.severity.value == "high" and f.data["code"] == ["vendor/"]
