@@ -11,9 +11,16 @@ window and never read whole.
 from __future__ import annotations
 
 import io
-from typing import BinaryIO
+from typing import Any, Protocol
 
 from .errors import LimitExceeded, Truncated
+
+
+class Readable(Protocol):
+    """What the scanner reads from: files, archive members, decompressing streams."""
+
+    def read(self, n: int = -1, /) -> bytes: ...
+
 
 WINDOW = 1 << 20  # bytes read per refill: refills stay rare, and a read before a skipped payload wastes little
 
@@ -33,7 +40,7 @@ class Reader:
         self,
         *,
         data: bytes | None = None,
-        fh: BinaryIO | None = None,
+        fh: Readable | None = None,
         size: int | None = None,
         max_bytes: int | None = None,
     ) -> None:
@@ -109,7 +116,8 @@ class Reader:
             if self.base + remaining > self._size:
                 raise Truncated(self._size)
             # Skipping by seek: raw array payloads are never read, only their bounds checked.
-            self._fh.seek(remaining, io.SEEK_CUR)
+            fh: Any = self._fh
+            fh.seek(remaining, io.SEEK_CUR)
             # After a payload the next opcodes are usually few: read ahead a little, not a window.
             self._chunk = 1 << 16
             self.base += remaining
@@ -131,8 +139,8 @@ class Reader:
         return self.buf[pos : pos + n], pos + n
 
 
-def _seekable(fh: BinaryIO) -> bool:
+def _seekable(fh: Readable) -> bool:
     try:
-        return bool(fh.seekable())
+        return bool(fh.seekable())  # type: ignore[attr-defined]
     except (AttributeError, OSError, ValueError):
         return False

@@ -722,7 +722,7 @@ class Walker:
             elif op == 0x53:  # STRING: a Python 2 repr, quotes required
                 if len(line) < 2 or line[:1] not in b"'\"" or line[-1:] != line[:1]:
                     raise Corrupt("STRING operand is not quoted", offset)
-                value = codecs.escape_decode(line[1:-1])[0]  # type: ignore[attr-defined]
+                value = codecs.escape_decode(line[1:-1])[0]
                 stack.append(value if value.isascii() else ANY)
             elif op == 0x56:  # UNICODE (raw-unicode-escape)
                 stack.append(line.decode("raw-unicode-escape").encode("utf-8", "surrogatepass"))

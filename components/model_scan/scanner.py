@@ -18,14 +18,14 @@ import tempfile
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
-from typing import Any, BinaryIO
+from typing import Any
 
 from kfp_gates.components.common.errors import InputNotFoundError
 from kfp_gates.components.common.result import Finding, Location
 from kfp_gates.components.common.severity import Severity
 
 from . import formats
-from ._reader import Reader
+from ._reader import Readable, Reader
 from ._walker import Blob, Global, ListVal, StreamResult, Walker, as_text
 from .errors import Corrupt, LimitExceeded, StreamError, Truncated
 from .formats import Format
@@ -232,14 +232,14 @@ class ModelScanner:
         self._dispatch(where, formats.detect(data[: formats.HEAD], len(data)), len(data),
                        lambda: Reader.from_bytes(data), lambda: io.BytesIO(data), data=data)
 
-    def _scan_stream(self, where: _Where, fh: BinaryIO, size: int | None, *, seekable: bool) -> None:
+    def _scan_stream(self, where: _Where, fh: Any, size: int | None, *, seekable: bool) -> None:
         """Scan a file object without reading it whole (large files, archive members, decompressed data)."""
         head = fh.read(formats.HEAD)
         if seekable:
             fh.seek(0)
-            stream: BinaryIO = fh
+            stream: Readable = fh
         else:
-            stream = _Prepend(head, fh)  # type: ignore[assignment]
+            stream = _Prepend(head, fh)
         fmt = formats.detect(head, size)
 
         def reader() -> Reader:
@@ -266,7 +266,7 @@ class ModelScanner:
                     while chunk := fh.read(1 << 20):
                         spool.write(chunk)
                     spool.seek(0)
-                    self._scan_zip(where, spool, None, spool.tell())  # type: ignore[arg-type]
+                    self._scan_zip(where, spool, None, spool.tell())
             else:
                 self._scan_zip(where, fh, data, size)
         elif fmt.compressed:
@@ -501,14 +501,14 @@ class ModelScanner:
             self._rest_of_streams(where, walker, rep)
 
     # ------------------------------------------------------------------ safetensors
-    def _scan_safetensors(self, where: _Where, fh: BinaryIO, size: int | None) -> None:
+    def _scan_safetensors(self, where: _Where, fh: Readable, size: int | None) -> None:
         try:
             formats.safetensors_header(fh.read, size or 0)
         except StreamError as exc:
             self._stream_error(where, exc, "safetensors header")
 
     # ------------------------------------------------------------------ compressed single streams
-    def _scan_compressed(self, where: _Where, fmt: Format, fh: BinaryIO, data: bytes | None) -> None:
+    def _scan_compressed(self, where: _Where, fmt: Format, fh: Readable, data: bytes | None) -> None:
         raw: Any = io.BytesIO(data) if data is not None else fh
         if fmt is Format.JOBLIB_ZF:
             head = raw.read(64)
@@ -516,12 +516,12 @@ class ModelScanner:
         stream = _Counting(formats.DecompressingStream(raw, fmt), self)
         inner = _Where(where.path, where.member, where.depth + 1)
         try:
-            self._scan_stream(inner, stream, None, seekable=False)  # type: ignore[arg-type]
+            self._scan_stream(inner, stream, None, seekable=False)
         except StreamError as exc:
             self._stream_error(where, exc, f"{fmt.value}-compressed data")
 
     # ------------------------------------------------------------------ zip
-    def _scan_zip(self, where: _Where, fh: BinaryIO, data: bytes | None, size: int | None) -> None:
+    def _scan_zip(self, where: _Where, fh: Any, data: bytes | None, size: int | None) -> None:
         try:
             zf = zipfile.ZipFile(fh)
         except (zipfile.BadZipFile, OSError, ValueError, EOFError) as exc:
@@ -588,9 +588,9 @@ class ModelScanner:
                         while chunk := counted.read(1 << 20):
                             spool.write(chunk)
                         spool.seek(0)
-                        self._scan_stream(inner, spool, info.file_size, seekable=True)  # type: ignore[arg-type]
+                        self._scan_stream(inner, spool, info.file_size, seekable=True)
                 else:
-                    self._scan_stream(inner, counted, info.file_size, seekable=False)  # type: ignore[arg-type]
+                    self._scan_stream(inner, counted, info.file_size, seekable=False)
                     counted.drain()
         except StreamError as exc:
             self._stream_error(inner, exc, "zip member")
@@ -598,7 +598,7 @@ class ModelScanner:
             self._add(UNPARSABLE, Severity.HIGH, f"zip member cannot be read: {exc}; cannot prove safe", inner)
 
     # ------------------------------------------------------------------ tar
-    def _scan_tar(self, where: _Where, fh: BinaryIO) -> None:
+    def _scan_tar(self, where: _Where, fh: Any) -> None:
         count = 0
         try:
             with tarfile.open(fileobj=fh, mode="r|") as tf:
@@ -645,9 +645,9 @@ class ModelScanner:
             self._budget -= m.size
             self._scan_blob(inner, head + f.read())
         else:
-            self._scan_stream(inner, _Counting(_Prepend(head, f), self), m.size, seekable=False)  # type: ignore[arg-type]
+            self._scan_stream(inner, _Counting(_Prepend(head, f), self), m.size, seekable=False)
 
-    def _torch_tar_member(self, where: _Where, f: BinaryIO, kind: str, size: int) -> None:
+    def _torch_tar_member(self, where: _Where, f: Readable, kind: str, size: int) -> None:
         """Legacy torch tar: 'storages' and 'tensors' interleave small pickles with raw data."""
         rep = FileReport(where.path, where.member, f"pytorch-legacy-tar {kind}", size)
         self.report.files.append(rep)
