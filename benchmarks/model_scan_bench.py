@@ -90,7 +90,9 @@ def run_one(tool: str, path: str) -> dict[str, Any]:
     elif tool == "picklescan":
         r = scan_file_path(path)
         out["findings"] = r.issues_count
-        out["note"] = "scan error" if r.scan_err else ""
+        out["note"] = f"{r.issues_count} issues, {r.scanned_files} files scanned"
+        if r.scan_err:
+            out["note"] += ", scan error"
     elif tool == "genops":
         import pickletools
 
@@ -136,7 +138,8 @@ def measure(tool: str, path: Path, repeat: int) -> dict[str, Any]:
 def _extension(technique: str) -> str:
     t = technique.lower()
     for key, ext in (("joblib", ".joblib"), ("legacy tar", ".tar"), ("pytorch", ".pt"), ("torch.load", ".pkl"),
-                     ("npz", ".npz"), ("npy", ".npy"), ("zip", ".zip"), ("gzip", ".pkl.gz"), ("lz4", ".joblib")):
+                     ("npz", ".npz"), ("npy", ".npy"), ("polyglot", ".pkl"), ("gzip", ".pkl.gz"), ("zip", ".zip"),
+                     ("lz4", ".joblib")):
         if key in t:
             return ext
     return ".pkl"
@@ -173,10 +176,14 @@ def accuracy(light: bool) -> list[dict[str, Any]]:
             return r.issues_count > 0, r.scan_err
 
         def fickling_(p: Path) -> tuple[bool, bool]:
+            import contextlib
+            import io
+
             import fickling
 
             try:
-                r = fickling.scan_file(str(p), graceful=True)
+                with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()):
+                    r = fickling.scan_file(str(p), graceful=True)
             except Exception:  # noqa: BLE001
                 return False, True
             return (not r.is_safe), bool(r.errors)
