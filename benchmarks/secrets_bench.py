@@ -102,16 +102,23 @@ def main() -> None:
                 walls.append((time.perf_counter() - t0) * 1000)
         throughput = args.concurrency * args.rounds / (sum(walls) / 1000)
 
-    print(f"OpenBao dev server on loopback; {args.iterations} sequential round trips, "
-          f"{args.rounds} rounds of {args.concurrency} concurrent fetches\n")
+    print(
+        f"OpenBao dev server on loopback; {args.iterations} sequential round trips, "
+        f"{args.rounds} rounds of {args.concurrency} concurrent fetches\n"
+    )
     print("| measurement | n | p50 ms | p90 ms | p99 ms | max ms | mean ms | note |")
     print("|---|---|---|---|---|---|---|---|")
     print(row("wrapped fetch (KV v2)", fetch_ms))
     print(row("lookup + unwrap (consumer)", unwrap_ms))
     print(row("fetch-and-unwrap round trip", trip_ms))
     print(row("full step: AppRole login + fetch + revoke + unwrap", step_ms))
-    print(row(f"{args.concurrency} concurrent fetches, per request", conc_ms,
-              f"round wall p50 {pct(walls, 50):.1f} ms, {throughput:.0f} fetches/s"))
+    print(
+        row(
+            f"{args.concurrency} concurrent fetches, per request",
+            conc_ms,
+            f"round wall p50 {pct(walls, 50):.1f} ms, {throughput:.0f} fetches/s",
+        )
+    )
 
 
 if __name__ == "__main__":
