@@ -42,6 +42,7 @@ DEFAULT_SHARD_SIZE = 256 << 20
 AUTO_SHARD_THRESHOLD = 512 << 20
 _BUF = 4 << 20  # per-worker read buffer (small files)
 _WINDOW = 16 << 20  # per-worker mapped window (large ranges)
+_MMAP_MIN = 4 << 20  # ranges from this size are mapped, not copied
 _MAP_POPULATE = getattr(mmap, "MAP_POPULATE", 0)
 _USE_MMAP = hasattr(os, "posix_fadvise")  # Linux and the BSDs; elsewhere plain reads
 _BATCH_BYTES = 32 << 20  # small files are grouped into tasks of about this many bytes...
@@ -260,7 +261,7 @@ def _hash_range(path: str, start: int, length: int, hash_type: str, local: _Read
     h = _new_hasher(hash_type)
     fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
     try:
-        if length >= _BATCH_BYTES and _USE_MMAP:
+        if length >= _MMAP_MIN and _USE_MMAP:
             _hash_mapped(fd, start, length, h, progress, path)
             return h.hexdigest()
         buf = local.buffer()
