@@ -14,8 +14,6 @@ from pathlib import Path
 
 import pytest
 
-from kfp_gates.components.common import redact
-
 
 @dataclass
 class Vault:
@@ -81,5 +79,6 @@ def vault(openbao, tmp_path_factory) -> Iterator[Vault]:
     os.chmod(root_file, 0o600)
     v = Vault(openbao, admin, kv, kv1, approle, role_id, Path(), root_file, pw1, pw2, api_key, policy, tmp)
     v.secret_id_file = v.new_secret_id("fetcher")
+    # Registered secrets stay registered: clearing the process-wide redactor here could unmask
+    # values other tests registered.
     yield v
-    redact.clear_registered_secrets()
