@@ -211,6 +211,7 @@ class Walker:
         self.max_memo = max_memo
         self.current: StreamResult | None = None
         self.streams: list[StreamResult] = []
+        self.depth = 0  # nested streams (joblib object arrays) currently open
 
     # ------------------------------------------------------------------
     def offset(self) -> int:
@@ -840,6 +841,7 @@ def _is_array_wrapper(inst: Obj) -> bool:
 
 
 SHADOW_BYTES = 4096
+MAX_NESTED_STREAMS = 32
 
 
 def _joblib_payload(w: Walker, wrapper: Obj) -> None:
@@ -860,7 +862,14 @@ def _joblib_payload(w: Walker, wrapper: Obj) -> None:
     itemsize, has_object = dtype_info(items.get("dtype"))
     if has_object:
         # Object arrays are a complete nested pickle stream, loaded with the same find_class.
-        w.walk()
+        # Crafted files can nest wrappers inside those streams; bound the recursion.
+        if w.depth >= MAX_NESTED_STREAMS:
+            raise LimitExceeded(f"joblib object arrays nested more than {MAX_NESTED_STREAMS} deep", w.offset())
+        w.depth += 1
+        try:
+            w.walk()
+        finally:
+            w.depth -= 1
         return
     _shadow_walk(w, w.offset(), w.peek(SHADOW_BYTES))
     align = items.get("numpy_array_alignment_bytes")

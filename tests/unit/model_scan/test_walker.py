@@ -114,3 +114,18 @@ def test_frames_are_transparent() -> None:
     w = Walker(Reader.from_bytes(data))
     w.walk()
     assert w.offset() == len(data)
+
+
+def test_nested_joblib_object_arrays_are_bounded() -> None:
+    """A wrapper whose object payload is a stream holding another wrapper, 100 levels deep."""
+    from kfp_gates.components.model_scan.errors import LimitExceeded
+
+    def wrapper() -> bytes:
+        dtype = (b"cnumpy\ndtype\n" + _sbu("O8") + b"\x89\x88\x87R"
+                 + b"(K\x03" + _sbu("|") + b"NNNJ\xff\xff\xff\xffJ\xff\xff\xff\xffK?tb")
+        state = b"}(" + _sbu("shape") + b"K\x01\x85" + _sbu("dtype") + dtype + b"u"
+        return b"\x80\x04cjoblib.numpy_pickle\nNumpyArrayWrapper\n)\x81" + state + b"b"
+
+    data = b"".join(wrapper() for _ in range(100)) + b"N." + b"." * 100
+    with pytest.raises(LimitExceeded):
+        Walker(Reader.from_bytes(data)).walk()
