@@ -203,3 +203,35 @@ def test_progress_bar_only_on_a_terminal(cli, model, keypair, tmp_path) -> None:
     assert "50.0%" in tty.getvalue() and "GiB/s" in tty.getvalue()
     r = cli("sign-model", str(model), "--key", str(keypair.private), "--signature", str(tmp_path / "s.sig"))
     assert r.code == 0 and "[" not in r.err.replace("[REDACTED]", "")
+
+
+def test_progress_bar_is_drawn_when_stderr_is_a_terminal(model, keypair, tmp_path) -> None:
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    master, slave = os.openpty()
+    try:
+        exe = Path(sys.executable).with_name("kfp-gates")
+        proc = subprocess.run(
+            [str(exe), "sign-model", str(model), "--key", str(keypair.private), "--signature", str(tmp_path / "s.sig")],
+            stdout=subprocess.PIPE,
+            stderr=slave,
+            timeout=120,
+        )
+        os.close(slave)
+        chunks = []
+        while True:
+            try:
+                data = os.read(master, 65536)
+            except OSError:
+                break
+            if not data:
+                break
+            chunks.append(data)
+    finally:
+        os.close(master)
+    err = b"".join(chunks).decode(errors="replace")
+    assert proc.returncode == 0
+    assert "hashing [" in err and "100.0%" in err and "GiB/s" in err
