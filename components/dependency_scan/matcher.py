@@ -139,32 +139,52 @@ def _entry(adv: Advisory, aff: AffectedPackage) -> _Entry:
 
 
 class AdvisoryIndex:
-    """Advisories by normalised package name, ranges precomputed. Build once, query many times."""
+    """Advisories by normalised package name. Build once, query many times.
+
+    A package's spans are compiled (versions parsed, events walked) the first
+    time it is queried, so loading costs little and a scan pays only for the
+    packages it touches; :meth:`compile_all` compiles everything up front.
+    """
 
     def __init__(self, advisories: Iterable[Advisory]) -> None:
-        by_name: dict[str, list[_Entry]] = defaultdict(list)
+        raw: dict[str, list[tuple[Advisory, AffectedPackage]]] = defaultdict(list)
         count = 0
         for adv in advisories:
             if adv.withdrawn is not None:
                 continue
             count += 1
             for aff in adv.affected:
-                by_name[aff.name].append(_entry(adv, aff))
-        self._by_name = dict(by_name)
+                raw[aff.name].append((adv, aff))
+        self._raw = dict(raw)
+        self._compiled: dict[str, list[_Entry]] = {}
         self.size = count
 
+    def _entries(self, key: str) -> list[_Entry] | None:
+        entries = self._compiled.get(key)
+        if entries is None:
+            pairs = self._raw.get(key)
+            if pairs is None:
+                return None
+            entries = self._compiled[key] = [_entry(adv, aff) for adv, aff in pairs]
+        return entries
+
+    def compile_all(self) -> AdvisoryIndex:
+        for key in self._raw:
+            self._entries(key)
+        return self
+
     def __contains__(self, name: str) -> bool:
-        return normalize_name(name) in self._by_name
+        return normalize_name(name) in self._raw
 
     def packages(self) -> list[str]:
-        return sorted(self._by_name)
+        return sorted(self._raw)
 
     def advisories_for(self, name: str) -> list[Advisory]:
-        return [e.advisory for e in self._by_name.get(normalize_name(name), ())]
+        return [adv for adv, _ in self._raw.get(normalize_name(name), ())]
 
     def match(self, name: str, version: str) -> list[Match]:
         """Every advisory affecting ``name`` at ``version`` (exact version text, PEP 440 or legacy)."""
-        entries = self._by_name.get(normalize_name(name))
+        entries = self._entries(normalize_name(name))
         if not entries:
             return []
         v = parse(version)
@@ -181,7 +201,7 @@ class AdvisoryIndex:
         """True when ``version`` is not PEP 440 and some advisory of ``name`` has ranges it cannot be placed in."""
         if parse(version) is not None:
             return False
-        return any(e.has_ranges for e in self._by_name.get(normalize_name(name), ()))
+        return any(e.has_ranges for e in self._entries(normalize_name(name)) or ())
 
     def admitted(self, name: str, specifier: str) -> list[tuple[Advisory, str]]:
         """Advisories with an affected version that ``specifier`` admits, with one such version as evidence.
@@ -190,7 +210,7 @@ class AdvisoryIndex:
         (``introduced``, ``last_affected``); an unconstrained specifier admits
         every advisory.
         """
-        entries = self._by_name.get(normalize_name(name))
+        entries = self._entries(normalize_name(name))
         if not entries:
             return []
         try:

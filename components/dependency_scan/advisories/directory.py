@@ -18,21 +18,35 @@ SUFFIXES = (".yaml", ".yml", ".json")
 _LOADER: Any = getattr(yaml, "CBaseLoader", yaml.BaseLoader)
 
 
-def advisory_files(root: Path) -> list[Path]:
-    """Every advisory file under ``root`` in a stable order (hidden directories skipped)."""
-    out: list[Path] = []
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-        out.extend(Path(dirpath) / f for f in sorted(filenames) if f.endswith(SUFFIXES))
+def advisory_files(root: Path) -> list[tuple[str, str, int, int]]:
+    """(relative POSIX path, full path, size, mtime_ns) of every advisory file under ``root``, sorted.
+
+    Hidden directories are skipped. Plain strings and ``os.scandir`` keep this
+    cheap: it runs on every load, cached or not, to detect changes.
+    """
+    out: list[tuple[str, str, int, int]] = []
+    stack = [("", str(root))]
+    while stack:
+        rel, path = stack.pop()
+        with os.scandir(path) as it:
+            for e in it:
+                if e.name.startswith("."):
+                    continue
+                r = f"{rel}/{e.name}" if rel else e.name
+                if e.is_dir(follow_symlinks=False):
+                    stack.append((r, e.path))
+                elif e.name.endswith(SUFFIXES) and e.is_file():
+                    st = e.stat()
+                    out.append((r, e.path, st.st_size, st.st_mtime_ns))
+    out.sort()
     return out
 
 
-def stat_fingerprint(root: Path, files: list[Path]) -> str:
+def stat_fingerprint(files: list[tuple[str, str, int, int]]) -> str:
     """sha256 over (relative path, size, mtime) of each file: the cache key of a directory source."""
     h = hashlib.sha256()
-    for f in files:
-        st = f.stat()
-        h.update(f"{f.relative_to(root).as_posix()}\0{st.st_size}\0{st.st_mtime_ns}\n".encode())
+    for rel, _, size, mtime in files:
+        h.update(f"{rel}\0{size}\0{mtime}\n".encode())
     return h.hexdigest()
 
 
@@ -66,7 +80,7 @@ class DirectorySource(AdvisorySource):
                 where=str(self.root),
                 hint="use the `vulns/` tree of the PyPA advisory database or an unpacked OSV export",
             )
-        key = stat_fingerprint(self.root, files)
+        key = stat_fingerprint(files)
         if self.cache_dir is not None:
             from .cache import read_cache
 
@@ -75,10 +89,10 @@ class DirectorySource(AdvisorySource):
                 return cached
         content = hashlib.sha256()
         items: list[tuple[str, Any]] = []
-        for f in files:
-            rel = f.relative_to(self.root).as_posix()
+        for rel, full, _, _ in files:
             try:
-                data = f.read_bytes()
+                with open(full, "rb") as fh:
+                    data = fh.read()
             except OSError as exc:
                 items.append((rel, exc))
                 continue

@@ -43,9 +43,13 @@ def parse_time(value: Any) -> datetime | None:
 def _strings(value: Any, what: str) -> tuple[str, ...]:
     if value is None:
         return ()
-    if not isinstance(value, list) or not all(isinstance(v, str | int | float) for v in value):
-        raise MalformedRecord(f"{what} is not a list of strings")
-    return tuple(str(v) for v in value)
+    if type(value) is list:
+        kinds = set(map(type, value))  # one C-level pass: versions lists hold ~150k strings in total
+        if kinds <= {str}:
+            return tuple(value)
+        if kinds <= {str, int, float}:
+            return tuple(str(v) for v in value)
+    raise MalformedRecord(f"{what} is not a list of strings")
 
 
 def _summary(record: dict[str, Any]) -> str:
@@ -55,7 +59,7 @@ def _summary(record: dict[str, Any]) -> str:
     return first if len(first) <= 200 else first[:197] + "..."
 
 
-def _events(raw: Any, notes: list[str], rid: str) -> tuple[Event, ...]:
+def _events(raw: Any, notes: list[str] | None, rid: str) -> tuple[Event, ...]:
     if not isinstance(raw, list) or not raw:
         raise MalformedRecord("ECOSYSTEM range has no events list")
     out: list[Event] = []
@@ -68,7 +72,8 @@ def _events(raw: Any, notes: list[str], rid: str) -> tuple[Event, ...]:
         text = str(value).strip()
         if not text:
             raise MalformedRecord(f"empty {kind} version")
-        if not (kind == "introduced" and text == "0") and parse(text) is None:
+        # notes is None for a compact snapshot, which recorded these notes when it was built.
+        if notes is not None and not (kind == "introduced" and text == "0") and parse(text) is None:
             notes.append(f"{rid}: {kind} version {text!r} is not PEP 440; that bound is treated as unknown")
         out.append(Event(kind, text))
     if not any(e.kind == "introduced" for e in out):
@@ -92,7 +97,7 @@ def _affected(entry: Any, notes: list[str], rid: str, canonical_versions: bool) 
         if not isinstance(r, dict) or "type" not in r:
             raise MalformedRecord("range without a type")
         if r["type"] == "ECOSYSTEM":
-            ranges.append(_events(r.get("events"), notes, rid))
+            ranges.append(_events(r.get("events"), None if canonical_versions else notes, rid))
         elif r["type"] not in ("GIT", "SEMVER"):
             raise MalformedRecord(f"unknown range type {r['type']!r}")
     listed = _strings(entry.get("versions"), "versions")
