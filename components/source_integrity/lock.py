@@ -28,9 +28,6 @@ from kfp_gates.components.common.kfp_ir import CompiledPipeline, Executor
 from kfp_gates.components.common.result import Finding, Location
 from kfp_gates.components.common.severity import Severity
 
-LOCK_API_VERSION = "kfp-gates/v1"
-LOCK_KIND = "ComponentLock"
-
 CHANGED = "KFPG-LOCK-EXECUTOR-CHANGED"
 ADDED = "KFPG-LOCK-EXECUTOR-ADDED"
 REMOVED = "KFPG-LOCK-EXECUTOR-REMOVED"

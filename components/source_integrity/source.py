@@ -183,8 +183,10 @@ def verify_source(repo: str | Path, options: SourceOptions, settings: GateSettin
 
     Returns the gate result (decision from the policy's ``settings``). Raises
     :class:`ConfigError` (exit 2) when the repository, a revision or a signer
-    file is missing or unusable, and :class:`InfrastructureError` (exit 3) when
-    git fails or times out; it never returns a passing result it could not prove.
+    file is missing or unusable, :class:`UnsafeInputError` (exit 1) when the
+    repository is damaged, and :class:`InfrastructureError` (exit 3) when git
+    fails, times out or would need objects the clone lacks; it never returns a
+    passing result it could not prove.
     """
     clock = Clock()
     settings = settings or GateSettings()
