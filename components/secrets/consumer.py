@@ -23,6 +23,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Iterator, Mapping
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -67,11 +68,11 @@ def deliver_artifact(
     token, meta = _token_and_meta(wrapped)
     config = VaultConfig.from_env(vault_addr or os.environ.get("VAULT_ADDR") or meta.get("vault_addr"))
     created = parse_vault_time(meta.get("creation_time"))
-    expires_at = None
-    if created is not None and meta.get("ttl"):
-        from datetime import timedelta
-
-        expires_at = created + timedelta(seconds=int(meta["ttl"]))
+    try:
+        ttl = int(float(meta.get("ttl") or 0))  # KFP stores metadata numbers as doubles
+    except (TypeError, ValueError):
+        ttl = 0
+    expires_at = created + timedelta(seconds=ttl) if created is not None and ttl > 0 else None
     delivery = unwrap_and_deliver(
         config,
         token,

@@ -105,3 +105,19 @@ def test_fetch_and_unwrap_make_no_call_beyond_the_vault_server(vault, tmp_path):
         wrapped = fetch_wrapped(client, SecretRef("app/db", mount=vault.kv), timedelta(minutes=1))
         delivery = unwrap_and_deliver(VaultConfig(vault.addr), wrapped.token, to_dir=tmp_path / "s")
     assert attempts == [] and delivery.result.decision.value == "pass"
+
+
+def test_consumer_helper_names_expiry_from_the_artifact_metadata(vault, fetcher, tmp_path):
+    from kfp_gates.components.secrets import consumer
+
+    wrapped = fetch_wrapped(fetcher, SecretRef("app/db", mount=vault.kv), timedelta(seconds=1))
+
+    class Artifact:  # what KFP hands the consumer: a path and metadata (numbers come back as doubles)
+        path = str(tmp_path / "wrapped")
+        metadata = {**wrapped.public(), "ttl": float(wrapped.ttl)}
+
+    (tmp_path / "wrapped").write_text(wrapped.token)
+    time.sleep(2.2)
+    with pytest.raises(WrappingTokenRejected) as exc:
+        consumer.unwrap_artifact(Artifact(), vault_addr=vault.addr)
+    assert exc.value.finding.id == WRAP_EXPIRED

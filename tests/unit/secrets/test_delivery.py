@@ -82,3 +82,17 @@ def test_run_with_env_returns_the_commands_exit_code():
         run_with_env(_secret(a="b"), ["/nonexistent/cmd"])
     with pytest.raises(ConfigError, match="no command"):
         run_with_env(_secret(a="b"), [])
+
+
+def test_consumer_reads_token_and_public_metadata(tmp_path):
+    from kfp_gates.components.secrets import consumer
+
+    class Art:
+        path = str(tmp_path / "wrapped")
+        metadata = {"creation_time": "2026-01-01T00:00:00.123456789Z", "ttl": 300.0, "vault_addr": "http://x:1"}
+
+    (tmp_path / "wrapped").write_text("s.Token-Abcdefghijklmnopqrstuv\n")
+    token, meta = consumer._token_and_meta(Art())
+    assert token == "s.Token-Abcdefghijklmnopqrstuv" and meta["ttl"] == 300.0
+    with pytest.raises(ConfigError, match="not found"):
+        consumer._token_and_meta(str(tmp_path / "missing"))
