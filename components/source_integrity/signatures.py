@@ -136,10 +136,10 @@ def read_signatures(git: Git, commits: Sequence[str]) -> list[CommitSignature]:
                 commit=commit,
                 tree=f[1],
                 parents=tuple(f[2].split()),
-                author=f[3],
-                committer=f[4],
+                author=printable(f[3]),
+                committer=printable(f[4]),
                 committed_at=int(f[5] or 0),
-                subject=f[6],
+                subject=printable(f[6]),
                 status=f[7],
                 signer=f[8],
                 key=f[9],
@@ -152,6 +152,12 @@ def read_signatures(git: Git, commits: Sequence[str]) -> list[CommitSignature]:
     if [r.commit for r in records] != list(commits):
         raise InfrastructureError("git log did not return the commits it was asked for")
     return records
+
+
+def printable(text: str) -> str:
+    """``text`` with control characters replaced: commit metadata is attacker-written and ends up in
+    terminals and reports (an escape sequence in an author name must not repaint a CI log)."""
+    return "".join(c if c.isprintable() else "\N{REPLACEMENT CHARACTER}" for c in text)
 
 
 def _first_line(text: str) -> str:

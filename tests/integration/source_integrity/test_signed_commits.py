@@ -255,3 +255,10 @@ def test_partial_clone_never_fetches_missing_objects(signed_repo, keys, tmp_path
         verify_source(partial, SourceOptions(allowed_signers=keys.signers), BLOCK)
     assert exc.value.exit_code == 3 and "partial" in exc.value.message
     assert objects() == before
+
+
+def test_control_characters_in_commit_metadata_are_neutralised(signed_repo, keys):
+    signed_repo.commit("\x1b[2Jall good \x1b[32mPASS", {"t.py": "1\n"}, key=None, author=("Eve\x1b[0m", "e@x"))
+    [f] = _verify(signed_repo, keys).active_findings()
+    assert "\x1b" not in f.message and "\x1b" not in f.data["author"]
+    assert "all good" in f.message
