@@ -230,3 +230,83 @@ def test_debug_traces_are_redacted(cli, vault):
     r = cli("--debug", *args, env=vault.env())
     assert r.code == 2 and "Traceback" in r.err
     vault.assert_no_leak(r.out, r.err)
+
+
+class _StopAfterFirstRequest:
+    """A loopback TCP proxy to a real server that stops the server when the second request arrives.
+
+    The CLI logs in (first request) and then, while it reads the secret, the
+    server goes away: the run is interrupted in the middle, not refused at
+    the start.
+    """
+
+    def __init__(self, server) -> None:
+        self.server = server
+        self.requests = 0
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(8)
+        self.sock.settimeout(0.2)
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._accept, daemon=True)
+        self.thread.start()
+
+    @property
+    def addr(self) -> str:
+        return f"http://127.0.0.1:{self.sock.getsockname()[1]}"
+
+    def _accept(self) -> None:
+        while not self.stop.is_set():
+            try:
+                client, _ = self.sock.accept()
+            except TimeoutError:
+                continue
+            threading.Thread(target=self._pipe, args=(client,), daemon=True).start()
+
+    def _pipe(self, client: socket.socket) -> None:
+        try:
+            upstream = socket.create_connection(("127.0.0.1", self.server.port), timeout=5)
+        except OSError:
+            client.close()
+            return
+        client.settimeout(5)
+        try:
+            while True:
+                data = client.recv(65536)
+                if not data:
+                    break
+                self.requests += data.count(b" HTTP/1.1\r\n")
+                if self.requests >= 2:
+                    self.server.stop()
+                    break
+                upstream.sendall(data)
+                upstream.settimeout(5)
+                reply = upstream.recv(65536)
+                client.sendall(reply)
+        except OSError:
+            pass
+        finally:
+            upstream.close()
+            client.close()
+
+    def close(self) -> None:
+        self.stop.set()
+        self.thread.join(timeout=5)
+        self.sock.close()
+
+
+def test_cli_run_interrupted_by_the_server_stopping_exits_3(openbao_factory, tmp_path, cli):
+    server = openbao_factory()
+    server.client().secrets.kv.v2.create_or_update_secret(path="app/db", secret={"password": "pw-mid-run-9876"})
+    token_file = tmp_path / "token"
+    token_file.write_text(server.root_token)
+    proxy = _StopAfterFirstRequest(server)
+    try:
+        r = cli("secret", "fetch", "--auth", "token", "--token-file", str(token_file), "--path", "secret/app/db",
+                env={"VAULT_ADDR": proxy.addr, "VAULT_MAX_RETRIES": "1"})  # fmt: skip
+    finally:
+        proxy.close()
+    assert proxy.requests >= 2, "the login went through before the server stopped"
+    assert server.proc.poll() is not None
+    assert r.code == 3 and "unreachable" in r.err, r
+    assert "pw-mid-run-9876" not in r.out + r.err and server.root_token not in r.out + r.err
