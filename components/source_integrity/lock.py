@@ -28,6 +28,8 @@ from kfp_gates.components.common.kfp_ir import CompiledPipeline, Executor
 from kfp_gates.components.common.result import Finding, Location
 from kfp_gates.components.common.severity import Severity
 
+from ._text import printable
+
 CHANGED = "KFPG-LOCK-EXECUTOR-CHANGED"
 ADDED = "KFPG-LOCK-EXECUTOR-ADDED"
 REMOVED = "KFPG-LOCK-EXECUTOR-REMOVED"
@@ -185,7 +187,7 @@ def load_lock(path: str | Path) -> ComponentLock:
 def _describe(label: str, comps: tuple[str, ...], tasks: dict[str, list[str]]) -> str:
     names = sorted({t for c in comps for t in tasks.get(c, [])})
     where = f"component {', '.join(comps)}" if comps else "no component"
-    return f"executor {label} ({where}" + (f"; task {', '.join(names)})" if names else ")")
+    return printable(f"executor {label} ({where}" + (f"; task {', '.join(names)})" if names else ")"))
 
 
 def verify_lock(pipeline: CompiledPipeline, lock: ComponentLock) -> list[Finding]:
@@ -217,7 +219,7 @@ def verify_lock(pipeline: CompiledPipeline, lock: ComponentLock) -> list[Finding
             what = _describe(label, current.executors[label].components, tasks)
             detail = ""
             if "image" in parts:
-                detail = f" (image {lock.executors[label].image} -> {current.executors[label].image})"
+                detail = printable(f" (image {lock.executors[label].image} -> {current.executors[label].image})")
             findings.append(Finding(
                 id=CHANGED, severity=Severity.HIGH,
                 message=f"{what} changed since the lock was reviewed: {', '.join(parts)}{detail}",
@@ -237,7 +239,7 @@ def verify_lock(pipeline: CompiledPipeline, lock: ComponentLock) -> list[Finding
         findings.append(Finding(
             id=ADDED, severity=Severity.HIGH,
             message=f"{what} was added after the lock was reviewed"
-            + (f" (image {current.executors[label].image})" if current.executors[label].image else ""),
+            + (printable(f" (image {current.executors[label].image})") if current.executors[label].image else ""),
             location=loc.model_copy(update={"field": f"deploymentSpec.executors.{label}"}),
             data={"executor": label, "aliases": [f"{ADDED}:{label}"]},
         ))
@@ -247,8 +249,8 @@ def verify_lock(pipeline: CompiledPipeline, lock: ComponentLock) -> list[Finding
         comps = lock.executors[label].components
         findings.append(Finding(
             id=REMOVED, severity=Severity.HIGH,
-            message=f"executor {label} ({'component ' + ', '.join(comps) if comps else 'no component'}) "
-            "was removed after the lock was reviewed (a gate step may have been taken out)",
+            message=printable(f"executor {label} ({'component ' + ', '.join(comps) if comps else 'no component'}) ")
+            + "was removed after the lock was reviewed (a gate step may have been taken out)",
             location=loc.model_copy(update={"field": f"deploymentSpec.executors.{label}"}),
             data={"executor": label, "aliases": [f"{REMOVED}:{label}"]},
         ))

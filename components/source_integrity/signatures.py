@@ -26,6 +26,7 @@ from typing import Literal
 from kfp_gates.components.common.errors import InfrastructureError
 from kfp_gates.components.common.severity import Severity
 
+from ._text import printable
 from .git import Git
 
 SignatureFormat = Literal["ssh", "openpgp", "x509", "none", "unknown"]
@@ -152,12 +153,6 @@ def read_signatures(git: Git, commits: Sequence[str]) -> list[CommitSignature]:
     if [r.commit for r in records] != list(commits):
         raise InfrastructureError("git log did not return the commits it was asked for")
     return records
-
-
-def printable(text: str) -> str:
-    """``text`` with control characters replaced: commit metadata is attacker-written and ends up in
-    terminals and reports (an escape sequence in an author name must not repaint a CI log)."""
-    return "".join(c if c.isprintable() else "\N{REPLACEMENT CHARACTER}" for c in text)
 
 
 def _first_line(text: str) -> str:
