@@ -11,8 +11,10 @@ interoperate both ways, but it is computed differently:
   4 GiB file keeps every core busy; ``auto`` picks shards only when a file is
   large enough for that to matter, and files otherwise (the upstream CLI
   verifies only the ``files`` method);
-* nothing is ever mapped or read whole: memory is one buffer per worker plus
-  the manifest itself, whatever the model size.
+* nothing is ever read or mapped whole: files under 4 MiB are read into one
+  reusable buffer per worker, larger ranges are hashed through a 16 MiB
+  sliding read-only map (no copy), so memory is a few MiB per worker plus the
+  manifest itself, whatever the model size.
 
 Symlinks are never followed when signing (a link can be redirected after
 signing); when verifying, a symlink where the signature has a file is reported.
@@ -207,7 +209,12 @@ def walk(root: Path, ignore: Sequence[str], *, follow_symlinks_inside: bool = Fa
         tree.files.append(_Entry(".", str(root), st.st_size))
         return tree
     if stat.S_ISLNK(st.st_mode):
-        raise UnsafeInputError("the model path itself is a symlink", where=str(root), hint="pass the real path")
+        # The path the user named (e.g. models/current -> models/v3): what it points to is the model.
+        root = Path(os.path.realpath(root))
+        st = root.stat()
+        if stat.S_ISREG(st.st_mode):
+            tree.files.append(_Entry(".", str(root), st.st_size))
+            return tree
     if not stat.S_ISDIR(st.st_mode):
         raise UnsafeInputError("the model is neither a file nor a directory", where=str(root))
     real_root = os.path.realpath(root)
@@ -259,7 +266,14 @@ def _shrank(path: str) -> UnsafeInputError:
 
 def _hash_range(path: str, start: int, length: int, hash_type: str, local: _Reader, progress: Progress | None) -> str:
     h = _new_hasher(hash_type)
-    fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+    except OSError as exc:
+        raise UnsafeInputError(
+            f"cannot read a model file: {exc.strerror}",
+            where=path,
+            hint="a file that cannot be read cannot be verified",
+        ) from None
     try:
         if length >= _MMAP_MIN and _USE_MMAP:
             _hash_mapped(fd, start, length, h, progress, path)

@@ -133,3 +133,14 @@ def test_a_file_shorter_than_expected_is_refused_not_padded(tmp_path: Path) -> N
         start = (40 << 20) - 10 if length == 1 << 20 else 0
         with pytest.raises(UnsafeInputError, match="shrank"):
             h._hash_range(str(f), start, length, "sha256", h._Reader(), None)
+
+
+def test_a_model_path_that_is_a_symlink_is_followed_once(model: Path, tmp_path: Path) -> None:
+    current = tmp_path / "current"
+    current.symlink_to(model)
+    assert _ours(current, method="files") == _ours(model, method="files")
+
+
+def test_a_file_that_vanishes_or_cannot_be_opened_blocks_instead_of_crashing(tmp_path: Path) -> None:
+    with pytest.raises(UnsafeInputError, match="cannot read"):
+        h._hash_range(str(tmp_path / "vanished.bin"), 0, 10, "sha256", h._Reader(), None)
