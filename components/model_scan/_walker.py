@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import ast
 import codecs
+import re
 import struct
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -340,6 +341,14 @@ class Walker:
                         stack.append(FLOAT)
                         pos += 9
                     elif op == 0x28:  # MARK
+                        # Fast path for list literals of numbers (token ids, flattened arrays): MARK, then
+                        # only number/None/bool opcodes, then APPENDS. Such a frame has no side effect
+                        # unless its target is a kept top-level list, so it is matched in C and skipped.
+                        if stack and type(stack[-1]) is not ListVal and not (stack[-1] is LIST0 and len(stack) == 1):
+                            m = _NUMBER_APPENDS(buf, pos + 1)
+                            if m is not None:
+                                pos = m.end()
+                                continue
                         metastack.append(stack)
                         stack = []
                         pos += 1
@@ -742,6 +751,9 @@ class Walker:
 
 
 _LINE_OPS = frozenset(b"ILFSVgpP")
+# One or more BININT1/BININT2/BININT/BINFLOAT/NONE/NEWTRUE/NEWFALSE opcodes followed by APPENDS.
+# Alternatives start with distinct opcode bytes, so the match is unambiguous and linear.
+_NUMBER_APPENDS = re.compile(rb"(?:K.|M..|J....|G.{8}|[N\x88\x89])+e", re.DOTALL).match
 
 
 def _is_read_error(buf: bytes, pos: int, lim: int) -> bool:

@@ -129,3 +129,19 @@ def test_nested_joblib_object_arrays_are_bounded() -> None:
     data = b"".join(wrapper() for _ in range(100)) + b"N." + b"." * 100
     with pytest.raises(LimitExceeded):
         Walker(Reader.from_bytes(data)).walk()
+
+
+def test_number_list_fast_path_keeps_semantics() -> None:
+    """MARK + numbers + APPENDS is skipped in one match; what follows is still walked exactly."""
+    nums = [1, 300, 70000, 2.5, None, True, False] * 50
+    data = pickle.dumps([nums, {"k": nums}], protocol=4)
+    w = Walker(Reader.from_bytes(data))
+    w.walk()
+    assert w.offset() == len(data)
+    evil = pickle.dumps([nums], protocol=4)[:-1] + b"\x8c\x02os\x8c\x06system\x93."
+    assert _imports(evil)[0][:2] == ("os", "system")
+    # A top-level list keeps its text items (torch storage keys): no fast path there.
+    keys = pickle.dumps(["0", "1", 2], protocol=4)
+    w = Walker(Reader.from_bytes(keys))
+    value = w.walk().value
+    assert value.items == [b"0", b"1"] and value.count == 3
