@@ -80,10 +80,22 @@ def test_dynamic_secret_lease_is_recorded_for_the_run_and_revoked_at_the_end(vau
     registry = LeaseRegistry(vault.admin, mount=vault.kv)
     assert list(registry.pending(run_id).values()) == [wrapped.lease.lease_id]
 
+    # The exit handler's identity gets exactly what the README lists, nothing more.
+    cleanup_policy = f"lease-cleanup-{vault.kv}"
+    vault.admin.sys.create_or_update_policy(
+        cleanup_policy,
+        f'path "{vault.kv}/metadata/kfp-gates/leases/*" {{ capabilities = ["list", "delete"] }}\n'
+        f'path "{vault.kv}/data/kfp-gates/leases/*" {{ capabilities = ["read"] }}\n'
+        'path "sys/leases/revoke" { capabilities = ["update"] }\n',
+    )
+    cleanup_token = vault.admin.auth.token.create(policies=[cleanup_policy], ttl="5m")["auth"]["client_token"]
+    vault.leaks.append(cleanup_token)
+    cleanup_file = tmp_path / "cleanup-token"
+    cleanup_file.write_text(cleanup_token)
     report = revoke_step(
         vault_addr=vault.addr,
         run_id=run_id,
-        auth=StepAuth("token", credential_file=str(vault.root_token_file)),
+        auth=StepAuth("token", credential_file=str(cleanup_file)),
         lease_registry=f"{vault.kv}/kfp-gates/leases",
     )
     assert report.revoked == (wrapped.lease.lease_id,) and report.ok
