@@ -200,6 +200,9 @@ def _classify(args: Sequence[str], stderr: str, repo: str) -> Exception:
             "the repository lacks objects git would have to fetch (a partial or incomplete clone)", where=repo,
             hint="the gate makes no network call: clone without --filter (and deep enough for --since)",
         )
+    if "must be run in a work tree" in low:
+        return ConfigError("the path is a .git directory, not a work tree", where=repo,
+                           hint="pass the checkout's top-level directory, or --allow-dirty to check only signatures")
     if "dubious ownership" in low:
         return ConfigError(
             "git refuses the repository: it is owned by another user",
