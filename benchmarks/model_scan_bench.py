@@ -57,6 +57,19 @@ def make_dense(path: Path, n_docs: int = 140_000) -> None:
     path.write_bytes(pickle.dumps({"docs": docs, "vocab_size": 60_000}, protocol=4))
 
 
+def make_records(path: Path, n: int = 370_000) -> None:
+    """Feature records: dicts of memoised string keys, small ints, floats, tuples and short strings.
+
+    Unlike token-id lists this shape exercises every opcode path (no number-only list frames).
+    """
+    rows = [
+        {"id": i, "user": f"user{i % 5000}", "score": i * 0.5, "bucket": i % 7, "tags": ("a", f"t{i % 13}"),
+         "flags": [i % 2 == 0, None]}
+        for i in range(n)
+    ]
+    path.write_bytes(pickle.dumps(rows, protocol=4))
+
+
 def ensure_data(quick: bool) -> dict[str, Path]:
     DATA.mkdir(parents=True, exist_ok=True)
     forest = DATA / ("rf20.joblib" if quick else "rf200.joblib")
@@ -65,7 +78,10 @@ def ensure_data(quick: bool) -> dict[str, Path]:
         make_forest(forest, 20 if quick else 200)
     if not dense.exists():
         make_dense(dense, 14_000 if quick else 140_000)
-    return {"forest": forest, "forest_z": forest.with_suffix(".z.joblib"), "dense": dense}
+    records = DATA / ("records-small.pkl" if quick else "records.pkl")
+    if not records.exists():
+        make_records(records, 37_000 if quick else 370_000)
+    return {"forest": forest, "forest_z": forest.with_suffix(".z.joblib"), "dense": dense, "records": records}
 
 
 # ----------------------------------------------------------------------------- one measurement (child)
@@ -254,6 +270,7 @@ def main() -> int:
         ("forest", ("kfp-gates walk", "kfp-gates gate", "picklescan", "genops")),
         ("forest_z", ("kfp-gates walk", "picklescan")),
         ("dense", ("kfp-gates walk", "picklescan", "genops")),
+        ("records", ("kfp-gates walk", "picklescan", "genops")),
     ):
         path = files[key]
         size = path.stat().st_size
@@ -270,9 +287,11 @@ def main() -> int:
             print(f"| {path.name} | {size / MiB:.1f} | {tool} | {r['seconds']:.3f} | "
                   f"{size / MiB / r['seconds']:.0f} | {r['peak_rss_mib']:.0f} | {note} |")
     sp = results["speed"]
-    if "dense:picklescan" in sp and "error" not in sp["dense:picklescan"]:
-        ratio = sp["dense:picklescan"]["seconds"] / sp["dense:kfp-gates walk"]["seconds"]
-        print(f"\nopcode-dense file: kfp-gates is {ratio:.1f}x faster than picklescan")
+    for key in ("dense", "records"):
+        if f"{key}:picklescan" in sp and "error" not in sp[f"{key}:picklescan"]:
+            ratio = sp[f"{key}:picklescan"]["seconds"] / sp[f"{key}:kfp-gates walk"]["seconds"]
+            gen = sp[f"{key}:genops"]["seconds"] / sp[f"{key}:kfp-gates walk"]["seconds"]
+            print(f"\n{files[key].name}: kfp-gates is {ratio:.1f}x faster than picklescan, {gen:.1f}x than genops")
     fr = sp.get("forest:kfp-gates walk")
     if fr and "error" not in fr:
         gibs = files["forest"].stat().st_size / (1 << 30) / fr["seconds"]
