@@ -1,31 +1,28 @@
-"""The first program inside the sandbox's namespaces: build the filesystem view, drop privilege, exec.
+r"""Set-up inside the sandbox's namespaces: filesystem view, network, limits; then exec the tail.
 
-Run by :mod:`kfp_gates.components.isolation.local` as
-``unshare --user --map-root-user --net --mount --pid ... -- python -I -S _nsinit.py CONFIG``.
-It is deliberately stdlib-only and imports nothing from kfp-gates: it starts
-with ``-I -S`` (no site-packages, no PYTHON* variables) to keep the sandbox
-start-up cost to a few milliseconds and the trusted code small.
+Two ways in, same code (:mod:`kfp_gates.components.isolation.local` picks):
 
-Protocol with the launcher: the config names a status file descriptor (close-on-
-exec here). After every step succeeded it writes ``K`` and execs the command, so
-the launcher sees ``K`` followed by EOF. On any failure it writes ``E<message>``
-and exits 125 without running the command: the launcher then refuses (fail
-closed). If ``unshare`` itself cannot create the namespaces, nothing is written.
+* fast path, :func:`run_in_child`: called by the launcher between fork and exec
+  (``preexec_fn``); unshare(2) creates the namespaces, no interpreter starts;
+* script path, :func:`main`: ``unshare [...] -- python -I -S _nsinit.py CONFIG``,
+  for launchers with threads running (``preexec_fn`` is not safe with threads).
+  Stdlib only, imports nothing from kfp-gates; ``-I -S`` ignores PYTHON*
+  variables and site-packages. It reports on a status descriptor: ``K`` then
+  EOF when the tail started, ``E<message>`` (and exit 125) when set-up failed.
 
-Inside the user namespace this process is root with every capability, but only
-over the namespaces it owns. It uses them to:
+:func:`prepare`, as root of the new mount namespace:
 
-1. bind the whole host filesystem under a staging root and remount every mount
-   read-only (keeping the flags the kernel locks: nosuid, nodev, noexec, atime);
-2. hide places where credentials and host sockets live (``/run``, ``/home``,
-   ``/root``, extra paths) behind empty read-only tmpfs, give a private ``/tmp``
-   and ``/var/tmp``, a minimal ``/dev``, a fresh ``/proc`` for the new PID
-   namespace with ``/proc/sys`` read-only;
-3. bind inputs read-only and output directories read-write at their own paths;
-4. ``pivot_root`` into the staging root and detach the host root;
-5. bring up loopback (the only interface of the new network namespace);
-6. set rlimits, set no_new_privs, empty the capability bounding, ambient and
-   inheritable sets and drop every capability, then exec the command.
+1. binds the host filesystem under a staging root and remounts every mount
+   read-only (repeating the flags the kernel locks: nosuid, nodev, noexec, atime);
+2. hides where credentials and host sockets live (``/run``, ``/home``, ``/root``,
+   extra paths) behind empty read-only tmpfs; gives a private ``/tmp`` and
+   ``/var/tmp`` and a minimal ``/dev``;
+3. binds inputs read-only and the output directory read-write at their own paths;
+4. ``pivot_root``\ s into the staging root and detaches the host root;
+5. brings up loopback (the only interface of the new network namespace), sets
+   the hostname and rlimits, and returns the tail (:func:`tail`): ``unshare
+   --pid --fork --kill-child --mount-proc`` then ``setpriv`` dropping every
+   capability (and, for a root launcher, to an unprivileged uid), then the step.
 """
 
 import ctypes
@@ -51,24 +48,25 @@ MS_PRIVATE = 0x40000
 MS_RELATIME = 0x200000
 MS_STRICTATIME = 0x1000000
 MNT_DETACH = 0x2
+CLONE_NEWNS = 0x00020000
+CLONE_NEWCGROUP = 0x02000000
+CLONE_NEWUTS = 0x04000000
+CLONE_NEWIPC = 0x08000000
+CLONE_NEWUSER = 0x10000000
+CLONE_NEWNET = 0x40000000
 # Flags the kernel locks on mounts inherited from a more privileged namespace: a
 # read-only remount must repeat them or it fails with EPERM.
 _KEEP = MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_NOATIME | MS_NODIRATIME | MS_RELATIME
 
-PR_CAPBSET_DROP = 24
-PR_SET_NO_NEW_PRIVS = 38
-PR_CAP_AMBIENT = 47
-PR_CAP_AMBIENT_CLEAR_ALL = 4
 SYS_PIVOT_ROOT = {"x86_64": 155, "aarch64": 41, "ppc64le": 203, "s390x": 217, "riscv64": 41}
-SYS_CAPSET = {"x86_64": 126, "aarch64": 91, "ppc64le": 184, "s390x": 185, "riscv64": 91}
 SIOCSIFFLAGS = 0x8914
 IFF_UP, IFF_LOOPBACK, IFF_RUNNING = 0x1, 0x8, 0x40
 
 _libc = ctypes.CDLL(None, use_errno=True)
 _libc.mount.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_ulong, ctypes.c_char_p]
 _libc.umount2.argtypes = [ctypes.c_char_p, ctypes.c_int]
-_libc.prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong]
 _libc.sethostname.argtypes = [ctypes.c_char_p, ctypes.c_size_t]
+_libc.unshare.argtypes = [ctypes.c_int]
 
 
 class SetupError(Exception):
@@ -133,10 +131,12 @@ def build_root(cfg):
     root = cfg["root"]
     mount(None, "/", None, MS_REC | MS_PRIVATE)
     mount("/", root, None, MS_BIND | MS_REC)
+    # /dev is replaced below; /proc is covered by a fresh one for the new PID
+    # namespace (``unshare --mount-proc`` in the tail), so neither is remounted.
     skip = (root + "/proc", root + "/dev")
     for mp in mounts_under(root):
         if any(_inside(mp, s) for s in skip):
-            continue  # replaced below by a fresh /proc and a minimal /dev
+            continue
         try:
             remount_ro(mp)
         except SetupError as exc:
@@ -180,14 +180,6 @@ def build_root(cfg):
     ):
         os.symlink(target, dev + "/" + link)
 
-    # A /proc that shows only this PID namespace; kernel knobs stay read-only.
-    mount("proc", root + "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC)
-    for sub in ("/proc/sys", "/proc/sysrq-trigger", "/proc/irq", "/proc/bus"):
-        full = root + sub
-        if os.path.exists(full):
-            mount(full, full, None, MS_BIND | MS_REC)
-            remount_ro(full)
-
     masked = writable_masks + ro_masks
     for src, dst in cfg.get("inputs", []):
         is_dir = os.path.isdir(src)
@@ -208,7 +200,7 @@ def build_root(cfg):
     remount_ro(dev)
 
     os.chdir(root)
-    _check(ctypes.CDLL(None, use_errno=True).syscall(SYS_PIVOT_ROOT[os.uname().machine], b".", b"."), "pivot_root")
+    _check(_libc.syscall(SYS_PIVOT_ROOT[os.uname().machine], b".", b"."), "pivot_root")
     # The old root is now stacked on "/": detach it, leaving only the new view.
     _check(_libc.umount2(b".", MNT_DETACH), "detach old root")
     os.chdir("/")
@@ -234,27 +226,6 @@ def set_limits(limits):
             resource.setrlimit(rl, (int(value), int(value)))
 
 
-def drop_privileges(run_as):
-    last = int(open("/proc/sys/kernel/cap_last_cap").read())
-    for cap in range(last + 1):
-        _check(_libc.prctl(PR_CAPBSET_DROP, cap, 0, 0, 0), f"drop capability {cap} from the bounding set")
-    _check(_libc.prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0), "clear ambient capabilities")
-    if run_as is not None:
-        # Launched by real root (no user namespace): become an unprivileged uid, so
-        # DAC keeps the command out of root-owned files that are still visible.
-        uid, gid = run_as
-        os.setgroups([])
-        os.setresgid(gid, gid, gid)
-        os.setresuid(uid, uid, uid)
-    _check(_libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "set no_new_privs")
-    header = struct.pack("II", 0x20080522, 0)  # _LINUX_CAPABILITY_VERSION_3, this thread
-    data = bytes(24)  # effective, permitted, inheritable = 0 for both 32-bit halves
-    hdr = ctypes.create_string_buffer(header)
-    dat = ctypes.create_string_buffer(data)
-    libc = ctypes.CDLL(None, use_errno=True)
-    _check(libc.syscall(SYS_CAPSET[os.uname().machine], hdr, dat), "drop capabilities")
-
-
 def which(cmd, path):
     if "/" in cmd:
         return cmd if os.access(cmd, os.X_OK) and not os.path.isdir(cmd) else None
@@ -265,31 +236,92 @@ def which(cmd, path):
     return None
 
 
+def enter(userns, uid, gid):
+    """unshare(2) the mount, network, IPC, UTS and cgroup namespaces (and the user namespace).
+
+    With ``userns`` the caller's ``uid``/``gid`` become root inside, as
+    ``unshare --map-root-user`` does. The PID namespace comes later, from the
+    tail, because only a process forked after it is inside it.
+    """
+    flags = CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWCGROUP
+    if userns:
+        flags |= CLONE_NEWUSER
+    _check(_libc.unshare(flags), "cannot create namespaces (unshare)")
+    if userns:
+        for name, text in (("setgroups", "deny"), ("uid_map", f"0 {uid} 1"), ("gid_map", f"0 {gid} 1")):
+            with open(f"/proc/self/{name}", "w") as fh:
+                fh.write(text)
+
+
+def tail(cfg, exe):
+    """The exec chain that finishes the sandbox and runs the step.
+
+    ``unshare --pid --fork --kill-child --mount-proc``: a new PID namespace whose
+    first process is the step (when it dies the kernel kills the rest, and when
+    the launcher kills unshare it takes the namespace down) with its own /proc;
+    ``setpriv``: drop to the unprivileged uid (launcher is root), empty the
+    inheritable, ambient and bounding capability sets, set no_new_privs.
+    """
+    drop = ["--inh-caps=-all", "--ambient-caps=-all", "--bounding-set=-all", "--no-new-privs"]
+    if cfg.get("run_as"):
+        uid, gid = cfg["run_as"]
+        drop = [f"--reuid={uid}", f"--regid={gid}", "--clear-groups", *drop]
+    return [
+        cfg["unshare"], "--pid", "--fork", "--kill-child", "--mount-proc", "--",
+        cfg["setpriv"], *drop, "--", exe, *cfg["argv"][1:],
+    ]  # fmt: skip
+
+
+def prepare(cfg):
+    """Everything inside the new namespaces before the tail: filesystem, network, limits. Returns the tail."""
+    build_root(cfg)
+    if cfg.get("hostname"):
+        name = cfg["hostname"].encode()
+        _check(_libc.sethostname(name, len(name)), "sethostname")
+    loopback_up()
+    os.chdir(cfg.get("workdir") or "/tmp")  # noqa: S108 - the sandbox's private tmpfs
+    exe = which(cfg["argv"][0], cfg["env"].get("PATH", "/usr/bin:/bin"))
+    if exe is None:
+        raise SetupError(f"command not found inside the sandbox: {cfg['argv'][0]}")
+    for tool in (cfg["unshare"], cfg["setpriv"]):
+        if not os.access(tool, os.X_OK):
+            raise SetupError(f"{tool} is not executable inside the sandbox")
+    set_limits(cfg.get("limits", {}))
+    return tail(cfg, exe)
+
+
+def run_in_child(cfg):
+    """Called between fork and exec in the launcher (subprocess ``preexec_fn``): set up, then exec the tail.
+
+    Never returns. On failure writes ``E<message>`` to the status descriptor and
+    raises, so the launcher's Popen fails and nothing runs.
+    """
+    status = cfg["status_fd"]
+    os.set_inheritable(status, False)
+    try:
+        enter(cfg["userns"], cfg["uid"], cfg["gid"])
+        argv = prepare(cfg)
+        os.execve(argv[0], argv, cfg["env"])  # noqa: S606 - the tail, no shell
+    except BaseException as exc:
+        os.write(status, b"E" + str(exc).encode("utf-8", "replace"))
+        raise
+
+
 def main():
+    """Script entry (``python -I -S _nsinit.py CONFIG``) inside namespaces made by the ``unshare`` binary."""
     cfg = json.loads(sys.argv[1])
     status = cfg["status_fd"]
-    os.set_inheritable(status, False)  # closes at exec: EOF after "K" tells the launcher the command started
+    os.set_inheritable(status, False)  # closes at exec: "K" then EOF means the tail started
     try:
-        build_root(cfg)
-        if cfg.get("hostname"):
-            name = cfg["hostname"].encode()
-            _check(_libc.sethostname(name, len(name)), "sethostname")
-        loopback_up()
-        os.chdir(cfg.get("workdir") or "/tmp")  # noqa: S108 - the sandbox's private tmpfs
-        env = cfg["env"]
-        exe = which(cfg["argv"][0], env.get("PATH", "/usr/bin:/bin"))
-        if exe is None:
-            raise SetupError(f"command not found inside the sandbox: {cfg['argv'][0]}")
-        set_limits(cfg.get("limits", {}))
-        drop_privileges(cfg.get("run_as"))
+        argv = prepare(cfg)
     except Exception as exc:  # noqa: BLE001 - any failure must refuse, never run unconfined
         os.write(status, b"E" + str(exc).encode("utf-8", "replace"))
         os._exit(125)
     os.write(status, b"K")
     try:
-        os.execve(exe, cfg["argv"], env)  # noqa: S606 - exec the step itself, no shell
+        os.execve(argv[0], argv, cfg["env"])  # noqa: S606 - the tail, no shell
     except OSError as exc:
-        sys.stderr.write(f"kfp-gates sandbox: cannot execute {cfg['argv'][0]}: {exc.strerror}\n")
+        sys.stderr.write(f"kfp-gates sandbox: cannot execute {argv[0]}: {exc.strerror}\n")
         os._exit(126)
 
 

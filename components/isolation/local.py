@@ -28,6 +28,7 @@ seccomp in a container) the step does not run: :class:`IsolationUnavailable`.
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
 import select
@@ -36,34 +37,41 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Any
 
 from kfp_gates.components.common.errors import ConfigError, InfrastructureError, InputNotFoundError
 
+from . import _nsinit
 from .interface import IsolationBackend, StepOutcome, StepSpec
 
 NSINIT = Path(__file__).with_name("_nsinit.py")
 UNSHARE = "/usr/bin/unshare"
+SETPRIV = "/usr/bin/setpriv"
 NOBODY = (65534, 65534)
 # Where credentials and host sockets usually live; replaced by empty directories.
 DEFAULT_HIDE = ("/run", "/home", "/root", "/media", "/mnt", "/srv", "/etc/kubernetes", "/var/lib/kubelet")
-_SETUP_FAILED = 125
+_NO_NAMESPACES_HINT = (
+    "allow user namespaces (sysctl kernel.unprivileged_userns_clone=1 / user.max_user_namespaces>0, "
+    "or a container runtime that permits unshare), or in the fast-track tier set gates.isolation.isolation: none"
+)
 
 
 class IsolationUnavailable(InfrastructureError):
     """The sandbox could not be created, so the step was not run (fail closed)."""
 
 
-def _unshare_path() -> str:
-    found = UNSHARE if os.access(UNSHARE, os.X_OK) else shutil.which("unshare")
+def _tool(path: str, name: str) -> str:
+    found = path if os.access(path, os.X_OK) else shutil.which(name)
     if not found:
         raise IsolationUnavailable(
-            "cannot isolate: `unshare` (util-linux) is not installed",
+            f"cannot isolate: `{name}` (util-linux) is not installed",
             hint="install util-linux, or (fast-track tier only) set gates.isolation.isolation: none",
         )
-    return found
+    return os.path.realpath(found)
 
 
 def _read_status(fd: int, proc: subprocess.Popen[bytes], deadline: float) -> bytes:
@@ -82,6 +90,55 @@ def _read_status(fd: int, proc: subprocess.Popen[bytes], deadline: float) -> byt
         if not chunk:
             return data
         data += chunk
+
+
+_MOUNTPOINTS: dict[int, str] = {}
+
+
+def _mountpoint() -> str:
+    """An empty private directory the sandbox's root is assembled on, one per process and uid.
+
+    Mounts on it happen only inside each sandbox's own mount namespace, so
+    concurrent sandboxes can share it; on the host it stays empty.
+    """
+    uid = os.geteuid()
+    path = _MOUNTPOINTS.get(uid)
+    if path is None or not os.path.isdir(path):
+        path = tempfile.mkdtemp(prefix="kfp-gates-sandbox-root-")
+        _MOUNTPOINTS[uid] = path
+        atexit.register(_remove_mountpoint, path)
+    return path
+
+
+def _remove_mountpoint(path: str) -> None:
+    try:
+        os.rmdir(path)
+    except OSError:
+        pass
+
+
+def _drain(fd: int) -> bytes:
+    """What is already in the status pipe (the writer is gone)."""
+    data = b""
+    while chunk := os.read(fd, 65536):
+        data += chunk
+    return data
+
+
+def _refusal(status: bytes, returncode: int | None = None) -> IsolationUnavailable:
+    """The error for a sandbox that could not be set up; the step did not run."""
+    if status[:1] == b"E":
+        message = status[1:].decode("utf-8", "replace")
+        if "cannot create namespaces" in message:
+            return IsolationUnavailable(f"{message}; the step was not run", hint=_NO_NAMESPACES_HINT)
+        return IsolationUnavailable(
+            f"sandbox set-up failed, the step was not run: {message}",
+            hint="fix the reported path or option; the step never runs unconfined",
+        )
+    return IsolationUnavailable(
+        f"cannot create Linux namespaces (unshare exited {returncode}); the step was not run",
+        hint=_NO_NAMESPACES_HINT,
+    )
 
 
 def _kill_group(proc: subprocess.Popen[bytes]) -> None:
@@ -132,6 +189,7 @@ class LocalNamespaceBackend(IsolationBackend):
         hostname: str = "sandbox",
         stdout: int | None = None,
         stderr: int | None = None,
+        fast: bool = True,
     ) -> None:
         self.hide = tuple(dict.fromkeys((*DEFAULT_HIDE, *(_absolute(h, "hide") for h in hide))))
         self.run_as = run_as
@@ -139,31 +197,36 @@ class LocalNamespaceBackend(IsolationBackend):
         self.hostname = hostname
         self.stdout = stdout
         self.stderr = stderr
+        self.fast = fast
 
     def command(self, config: Mapping[str, object]) -> list[str]:
-        """The ``unshare`` command line that starts the in-namespace init with ``config``."""
-        ns = ["--net", "--mount", "--pid", "--ipc", "--uts", "--cgroup", "--fork", "--kill-child"]
-        if os.geteuid() != 0:
+        """The script path's command line: ``unshare`` starting the set-up script with ``config``."""
+        ns = ["--net", "--mount", "--ipc", "--uts", "--cgroup"]
+        if config.get("userns"):
             ns = ["--user", "--map-root-user", *ns]
-        return [_unshare_path(), *ns, "--", sys.executable, "-I", "-S", str(NSINIT), json.dumps(config)]
+        return [str(config["unshare"]), *ns, "--", sys.executable, "-I", "-S", str(NSINIT), json.dumps(config)]
 
     def run(self, step: StepSpec) -> StepOutcome:
         inputs = [_existing(p) for p in step.inputs]
-        staging = Path(tempfile.mkdtemp(prefix="kfp-gates-sandbox-"))
         root_mode = os.geteuid() == 0
+        staging: Path | None = None
+        outputs: list[list[str]] = []
         try:
-            (staging / "root").mkdir()
-            outputs: list[list[str]] = []
-            staged_out = staging / "out"
             if step.output is not None:
-                step.output.mkdir(parents=True, exist_ok=True)  # the mount point must exist
-                staged_out.mkdir()
+                output = step.output.absolute()
+                output.mkdir(parents=True, exist_ok=True)  # the mount point must exist
                 if root_mode:
-                    os.chown(staged_out, *self.run_as)
-                outputs.append([str(staged_out), str(step.output.absolute())])
+                    # The step runs as an unprivileged uid: it writes into a directory that
+                    # uid owns, next to the output (same filesystem, so handing back is a rename).
+                    staging = Path(tempfile.mkdtemp(prefix=".kfp-gates-staging-", dir=output.parent))
+                    (staging / "out").mkdir()
+                    os.chown(staging / "out", *self.run_as)
+                    outputs.append([str(staging / "out"), str(output)])
+                else:
+                    outputs.append([str(output), str(output)])
             read, write = os.pipe()
             config = {
-                "root": str(staging / "root"),
+                "root": _mountpoint(),
                 "status_fd": write,
                 "hide": list(self.hide),
                 "inputs": [[str(p), str(p)] for p in inputs],
@@ -175,60 +238,72 @@ class LocalNamespaceBackend(IsolationBackend):
                 "tmp_size": self.tmp_size,
                 "limits": step.limits.describe(),
                 "run_as": list(self.run_as) if root_mode else None,
+                "userns": not root_mode,
+                "uid": os.getuid(),
+                "gid": os.getgid(),
+                "unshare": _tool(UNSHARE, "unshare"),
+                "setpriv": _tool(SETPRIV, "setpriv"),
             }
             try:
-                outcome = self._execute(step, self.command(config), read, write)
+                outcome = self._execute(step, config, read, write)
             finally:
                 os.close(read)
-            if step.output is not None:
-                _hand_back(staged_out, step.output)
+            if staging is not None and step.output is not None:
+                _hand_back(staging / "out", step.output.absolute())
             return outcome
         finally:
-            shutil.rmtree(staging, ignore_errors=True)
+            if staging is not None:
+                shutil.rmtree(staging, ignore_errors=True)
 
-    def _execute(self, step: StepSpec, cmd: list[str], read: int, write: int) -> StepOutcome:
+    def _execute(self, step: StepSpec, config: dict[str, object], read: int, write: int) -> StepOutcome:
         start = time.monotonic()
         deadline = start + step.timeout
+        # The fast path runs the set-up in the forked child: no interpreter start-up.
+        # preexec_fn is unsafe with other threads running, so they get the script path.
+        fast = self.fast and threading.active_count() == 1
+        popen_kw: dict[str, Any] = {
+            "env": dict(step.env),
+            "stdin": subprocess.DEVNULL,
+            "stdout": self.stdout,
+            "stderr": self.stderr,
+            "pass_fds": (write,),
+            "start_new_session": True,  # its own process group, killed as one on timeout
+        }
         try:
-            proc = subprocess.Popen(
-                cmd,
-                env=dict(step.env),
-                stdin=subprocess.DEVNULL,
-                stdout=self.stdout,
-                stderr=self.stderr,
-                pass_fds=(write,),
-                start_new_session=True,  # its own process group, killed as one on timeout
-            )
-        except OSError as exc:
-            raise IsolationUnavailable(f"cannot start unshare: {exc.strerror}") from None
-        finally:
-            os.close(write)
-        try:
-            status = _read_status(read, proc, deadline)
-            if status[:1] != b"K":
-                timed_out = time.monotonic() >= deadline
-                _kill_group(proc)
-                if status[:1] == b"E":
-                    raise IsolationUnavailable(
-                        f"sandbox set-up failed, the step was not run: {status[1:].decode('utf-8', 'replace')}",
-                        hint="fix the reported path or option; the step never runs unconfined",
-                    )
-                if timed_out:
-                    raise IsolationUnavailable("sandbox set-up did not finish before the deadline")
-                raise IsolationUnavailable(
-                    f"cannot create Linux namespaces (unshare exited {proc.returncode}); the step was not run",
-                    hint="allow user namespaces (sysctl kernel.unprivileged_userns_clone=1 / "
-                    "user.max_user_namespaces>0, or a container runtime that permits unshare), "
-                    "or in the fast-track tier set gates.isolation.isolation: none",
+            if fast:
+                proc = subprocess.Popen(
+                    [str(config["unshare"])], preexec_fn=lambda: _nsinit.run_in_child(config), **popen_kw
                 )
+            else:
+                proc = subprocess.Popen(self.command(config), **popen_kw)
+        except subprocess.SubprocessError:
+            os.close(write)
+            raise _refusal(_drain(read)) from None
+        except OSError as exc:
+            os.close(write)
+            raise IsolationUnavailable(f"cannot start the sandbox: {exc.strerror}") from None
+        os.close(write)
+        try:
+            if not fast:
+                status = _read_status(read, proc, deadline)
+                if status[:1] != b"K":
+                    timed_out = time.monotonic() >= deadline
+                    _kill_group(proc)
+                    if timed_out and not status:
+                        raise IsolationUnavailable("sandbox set-up did not finish before the deadline")
+                    raise _refusal(status, proc.returncode)
             try:
                 code = proc.wait(timeout=max(0.0, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
                 _kill_group(proc)
                 return StepOutcome(
-                    backend=self.name, exit_code=None, signal=signal.SIGKILL, timed_out=True,
-                    duration=time.monotonic() - start, details=self._details(),
-                )  # fmt: skip
+                    backend=self.name,
+                    exit_code=None,
+                    signal=signal.SIGKILL,
+                    timed_out=True,
+                    duration=time.monotonic() - start,
+                    details=self._details(),
+                )
             # Children that outlived the first process are already gone (PID namespace);
             # the group kill covers anything that escaped it before the namespace existed.
             try:
@@ -251,6 +326,7 @@ class LocalNamespaceBackend(IsolationBackend):
         root_mode = os.geteuid() == 0
         return {
             "namespaces": ["user", "net", "mount", "pid", "ipc", "uts", "cgroup"][(1 if root_mode else 0) :],
+            "proc": "own PID namespace",
             "network": "loopback only",
             "filesystem": "read-only; writable: output directory, private /tmp",
             "hidden": list(self.hide),

@@ -21,7 +21,7 @@ import psutil
 import pytest
 
 from kfp_gates.components.common.policy import GatePolicy
-from kfp_gates.components.isolation import gate, local
+from kfp_gates.components.isolation import _nsinit, gate, local
 from kfp_gates.components.isolation.interface import Limits, StepOutcome, StepSpec
 from kfp_gates.components.isolation.local import IsolationUnavailable, LocalNamespaceBackend, UnisolatedBackend
 
@@ -222,19 +222,67 @@ def test_setup_failure_refuses_and_never_runs_the_step(tmp_path: Path) -> None:
 
 
 def test_no_namespaces_means_no_run(tmp_path: Path, monkeypatch) -> None:
+    """unshare(2) refused (fast path): nothing runs, and the error says how to get isolation."""
+
+    def refuse(*args: object) -> None:
+        raise _nsinit.SetupError("cannot create namespaces (unshare): Operation not permitted (errno EPERM)")
+
+    monkeypatch.setattr(_nsinit, "enter", refuse)
+    out = tmp_path / "out"
+    with pytest.raises(IsolationUnavailable, match="cannot create namespaces") as exc:
+        sandbox(tmp_path, f"echo ran > {out}/ran", output=out)
+    assert "isolation: none" in exc.value.diagnostics() and exc.value.exit_code == 3
+    assert not (out / "ran").exists()
+
+
+def test_no_namespaces_means_no_run_on_the_script_path(tmp_path: Path, monkeypatch) -> None:
     fake = tmp_path / "unshare"
     fake.write_text("#!/bin/sh\necho 'unshare: unshare failed: Operation not permitted' >&2\nexit 1\n")
     fake.chmod(0o755)
     monkeypatch.setattr(local, "UNSHARE", str(fake))
     out = tmp_path / "out"
     with pytest.raises(IsolationUnavailable, match="cannot create Linux namespaces") as exc:
-        sandbox(tmp_path, f"echo ran > {out}/ran", output=out)
+        sandbox(tmp_path, f"echo ran > {out}/ran", output=out, backend_kw={"fast": False})
     assert "isolation: none" in exc.value.diagnostics()
     assert not (out / "ran").exists()
+
+
+def test_missing_util_linux_refuses(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setattr(local, "UNSHARE", str(tmp_path / "missing"))
     monkeypatch.setattr(local.shutil, "which", lambda name: None)
     with pytest.raises(IsolationUnavailable, match="not installed"):
         sandbox(tmp_path, "true")
+
+
+def test_script_path_isolates_the_same(tmp_path: Path, http_server) -> None:
+    """The thread-safe path (unshare binary + set-up script) gives the same guarantees."""
+    port, hits = http_server
+    out = tmp_path / "out"
+    r = sandbox(
+        tmp_path,
+        PROBE.format(port=port) + f"; echo ok > {out}/f; echo x > /etc/kfpg-leak; echo rc=$?; "
+        "grep CapEff /proc/self/status; ls /proc | grep -c '^[0-9]'",
+        output=out,
+        backend_kw={"fast": False},
+    )
+    assert "BLOCKED" in r.out and hits == [] and "rc=2" in r.out, r
+    assert "0000000000000000" in r.out and int(r.out.split()[-1]) <= 4, r
+    assert (out / "f").read_text() == "ok\n"
+
+
+def test_a_launcher_with_threads_uses_the_script_path(tmp_path: Path, monkeypatch) -> None:
+    def forbidden(cfg: object) -> None:
+        raise AssertionError("preexec set-up used while other threads run")
+
+    monkeypatch.setattr(_nsinit, "run_in_child", forbidden)
+    stop = threading.Event()
+    worker = threading.Thread(target=stop.wait, daemon=True)
+    worker.start()
+    try:
+        assert sandbox(tmp_path, "exit 5").outcome.exit_code == 5
+    finally:
+        stop.set()
+        worker.join()
 
 
 def test_unprivileged_path_uses_a_user_namespace(tmp_path: Path, monkeypatch, http_server) -> None:
