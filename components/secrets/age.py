@@ -59,8 +59,8 @@ def walk(client: hvac.Client, mount: str, prefix: str = "") -> Iterator[str]:
             client.secrets.kv.v2.read_secret_metadata(path=base, mount_point=mount)
             yield base
             return
-        except hvac.exceptions.InvalidPath:
-            pass
+        except (hvac.exceptions.InvalidPath, hvac.exceptions.Forbidden):
+            pass  # not a secret, or not one we may read: treat the prefix as a folder
         except (hvac.exceptions.VaultError, OSError) as exc:
             raise translate(exc, action="read metadata", where=f"{mount}/metadata/{base}", client=client) from None
     stack = [base + "/" if base else ""]

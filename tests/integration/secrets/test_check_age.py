@@ -5,9 +5,12 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
+from kfp_gates.components.common.errors import ConfigError
 from kfp_gates.components.common.gate import GateSettings
 from kfp_gates.components.common.severity import Severity
-from kfp_gates.components.secrets import VaultConfig, login
+from kfp_gates.components.secrets import SecretRef, VaultConfig, login, read_secret
 from kfp_gates.components.secrets.age import NO_CURRENT, STALE, check_age
 from kfp_gates.components.secrets.auth import TokenAuth
 
@@ -71,3 +74,20 @@ def test_cli_check_age_uses_the_policy_and_needs_a_max_age(cli, vault, tmp_path)
     bad = tmp_path / "bad.yaml"
     bad.write_text("apiVersion: kfp-gates/v1\nkind: GatePolicy\ngates:\n  secrets:\n    max_secret_agee: 9d\n")
     assert cli(*base, "--policy", str(bad), env=vault.env()).code == 2
+
+
+def test_metadata_only_policy_is_enough_and_values_stay_out_of_reach(vault, tmp_path):
+    policy = f"age-audit-{vault.kv}"
+    vault.admin.sys.create_or_update_policy(
+        policy, f'path "{vault.kv}/metadata/app/*" {{ capabilities = ["list", "read"] }}\n'
+    )
+    token = vault.admin.auth.token.create(policies=[policy], ttl="5m")["auth"]["client_token"]
+    vault.leaks.append(token)
+    client, _ = login(VaultConfig(vault.addr), TokenAuth(env={"VAULT_TOKEN": token}))
+    later = datetime.now(UTC) + timedelta(days=100)
+    for prefix in ("app/", "app"):
+        result = check_age(client, mount=vault.kv, prefixes=(prefix,), max_age=timedelta(days=90),
+                           settings=GateSettings(), now=later)  # fmt: skip
+        assert [f.location.path for f in result.findings] == [f"{vault.kv}/app/db"]
+    with pytest.raises(ConfigError, match="permission denied"):
+        read_secret(client, SecretRef("app/db", mount=vault.kv))
