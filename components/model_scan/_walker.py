@@ -908,10 +908,13 @@ def _shadow_walk(w: Walker, offset: int, head: bytes) -> None:
         return
     for s in shadow.streams:
         for imp in s.imports:
+            if not (_DOTTED_NAME(imp.module) and _DOTTED_NAME(imp.name)):
+                continue  # array bytes that only resemble an import: no loader can import that name
             how = imp.opcode + " (in joblib array data, as pickle.load reads it)"
             current.imports.append(Import(imp.module, imp.name, offset + imp.offset, how))
 
 
+_DOTTED_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*\Z").match
 _OPCODE_BYTES = frozenset(b"(.0125FIJKLMNPQRSTUVXabcdeghijloprstu}])G" + bytes(range(0x80, 0x99)) + b"BC")
 
 

@@ -203,3 +203,24 @@ def test_keras_lambda_layers_are_flagged() -> None:
     assert _ids(h5) == {s.KERAS_LAMBDA}
     assert _ids(b"\x89HDF\r\n\x1a\n" + b"\x00" * 64) == set()
     assert _ids(_zip({"config.json": b'{"class_name": "Dense"}'})) == set()
+
+
+def test_old_joblib_without_alignment_and_import_like_array_bytes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """joblib < 1.2 wrote no padding; raw int64 bytes 'c', ..., '\\n' must not read as an import."""
+    import joblib
+    import numpy as np
+    from joblib.numpy_pickle import NumpyArrayWrapper
+
+    original = NumpyArrayWrapper.__init__
+
+    def init(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        original(self, *args, **kwargs)
+        del self.numpy_array_alignment_bytes
+
+    monkeypatch.setattr(NumpyArrayWrapper, "__init__", init)
+    buf = io.BytesIO()
+    joblib.dump([np.array([99, 5, 10, 7, 10, 3], dtype=np.int64), np.arange(5.0)], buf)
+    assert b"numpy_array_alignment_bytes" not in buf.getvalue()
+    report = ModelScanner().scan_bytes(buf.getvalue(), "old.joblib")
+    assert report.findings == []
+    assert report.files[0].walked == len(buf.getvalue())
