@@ -235,3 +235,62 @@ def test_progress_bar_is_drawn_when_stderr_is_a_terminal(model, keypair, tmp_pat
     err = b"".join(chunks).decode(errors="replace")
     assert proc.returncode == 0
     assert "hashing [" in err and "100.0%" in err and "GiB/s" in err
+
+
+def test_certificate_chain_via_cli(cli, model, tmp_path) -> None:
+    from .conftest import write_chain
+
+    chain = write_chain(tmp_path)
+    other = write_chain(tmp_path, prefix="other-")
+    sig = tmp_path / "c.sig"
+    r = cli(
+        "sign-model",
+        str(model),
+        "--key",
+        str(chain.leaf_key),
+        "--certificate",
+        str(chain.leaf_cert),
+        "--certificate-chain",
+        str(chain.intermediate_cert),
+        "--signature",
+        str(sig),
+    )
+    assert r.code == 0, r
+    assert (
+        cli("verify-model", str(model), "--signature", str(sig), "--certificate-chain", str(chain.root_cert)).code == 0
+    )
+    r = cli("verify-model", str(model), "--signature", str(sig), "--certificate-chain", str(other.root_cert))
+    assert r.code == 1 and "KFPG-SIGN-UNTRUSTED-CERTIFICATE" in r.out
+
+
+def test_sigstore_verification_is_unavailable_offline_exit_3(cli, model, keypair, tmp_path) -> None:
+    sig = tmp_path / "m.sig"
+    assert cli("sign-model", str(model), "--key", str(keypair.private), "--signature", str(sig)).code == 0
+    r = cli(
+        "verify-model",
+        str(model),
+        "--signature",
+        str(sig),
+        "--sigstore-identity",
+        "me@example.com",
+        "--sigstore-issuer",
+        "https://accounts.google.com",
+    )
+    assert r.code == 3 and "unavailable offline" in r.err
+
+
+def test_gate_result_file_must_be_the_signed_one_via_cli(cli, model, keypair, tmp_path) -> None:
+    scan = write_result(tmp_path / "scan.json", "model_scan")
+    sig = tmp_path / "m.sig"
+    assert (
+        cli(
+            "sign-model", str(model), "--key", str(keypair.private), "--signature", str(sig), "--gate-result", str(scan)
+        ).code
+        == 0
+    )
+    base = ("verify-model", str(model), "--signature", str(sig), "--public-key", str(keypair.public))
+    assert cli(*base, "--gate-result", str(scan)).code == 0
+    other = write_result(tmp_path / "other.json", "model_scan")
+    r = cli(*base, "--gate-result", str(other))
+    assert r.code == 1 and "KFPG-SIGN-GATE-RESULT-UNSIGNED" in r.out
+    assert cli(*base, "--gate-result", str(tmp_path / "missing.json")).code == 2
