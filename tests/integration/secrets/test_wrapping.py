@@ -121,3 +121,9 @@ def test_consumer_helper_names_expiry_from_the_artifact_metadata(vault, fetcher,
     with pytest.raises(WrappingTokenRejected) as exc:
         consumer.unwrap_artifact(Artifact(), vault_addr=vault.addr)
     assert exc.value.finding.id == WRAP_EXPIRED
+
+
+def test_least_privilege_fetcher_can_wrap_a_single_field(vault, fetcher):
+    # sys/wrapping/wrap comes with the default policy: no extra grant needed for --field.
+    one = fetch_wrapped(fetcher, SecretRef("app/db", mount=vault.kv, field="password"), timedelta(minutes=1))
+    assert dict(unwrap(VaultConfig(vault.addr), one.token).fields) == {"password": vault.password_v2}
