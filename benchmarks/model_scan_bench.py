@@ -131,8 +131,19 @@ def run_one(tool: str, path: str) -> dict[str, Any]:
     else:
         raise SystemExit(f"unknown tool {tool}")
     out["seconds"] = time.perf_counter() - t0
-    out["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    out["peak_rss_mib"] = _peak_rss_mib()
     return out
+
+
+def _peak_rss_mib() -> float:
+    """VmHWM of this process (ru_maxrss can carry the parent's peak across fork+exec on Linux)."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def measure(tool: str, path: Path, repeat: int) -> dict[str, Any]:
