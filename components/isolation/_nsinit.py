@@ -25,6 +25,8 @@ Two ways in, same code (:mod:`kfp_gates.components.isolation.local` picks):
    capability (and, for a root launcher, to an unprivileged uid), then the step.
 """
 
+from __future__ import annotations  # annotations are never evaluated: no typing import at run time
+
 import ctypes
 import errno
 import fcntl
@@ -34,6 +36,12 @@ import resource
 import socket
 import struct
 import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from typing import Any
+
+    Config = dict[str, Any]
 
 MS_RDONLY = 0x1
 MS_NOSUID = 0x2
@@ -73,32 +81,32 @@ class SetupError(Exception):
     pass
 
 
-def _b(s):
+def _b(s: str | None) -> bytes | None:
     return None if s is None else os.fsencode(s)
 
 
-def _check(rc, what):
+def _check(rc: int, what: str) -> None:
     if rc != 0:
         e = ctypes.get_errno()
         raise SetupError(f"{what}: {os.strerror(e)} (errno {errno.errorcode.get(e, e)})")
 
 
-def mount(src, target, fstype, flags, data=None):
+def mount(src: str | None, target: str, fstype: str | None, flags: int, data: str | None = None) -> None:
     _check(_libc.mount(_b(src), _b(target), _b(fstype), flags, _b(data)), f"mount {target}")
 
 
-def remount_ro(path, extra=0):
+def remount_ro(path: str, extra: int = 0) -> None:
     """Make the mount at ``path`` read-only, repeating its locked flags."""
     keep = os.statvfs(path).f_flag & _KEEP  # ST_* values equal MS_* for these bits
     mount(None, path, None, MS_REMOUNT | MS_BIND | MS_RDONLY | keep | extra)
 
 
-def _unescape(field):
+def _unescape(field: str) -> str:
     # mountinfo escapes space, tab, newline and backslash as octal.
     return field.replace("\\040", " ").replace("\\011", "\t").replace("\\012", "\n").replace("\\134", "\\")
 
 
-def mounts_under(root):
+def mounts_under(root: str) -> list[str]:
     out = []
     with open("/proc/self/mountinfo", encoding="utf-8", errors="surrogateescape") as fh:
         for line in fh:
@@ -109,11 +117,11 @@ def mounts_under(root):
     return sorted(set(out), key=lambda p: (p.count("/"), p))
 
 
-def _inside(path, top):
+def _inside(path: str, top: str) -> bool:
     return path == top or path.startswith(top.rstrip("/") + "/")
 
 
-def make_mountpoint(root, path, is_dir):
+def make_mountpoint(root: str, path: str, is_dir: bool) -> str:
     """Create ``root+path`` (and parents) as an empty dir or file if it does not exist."""
     full = root + path
     if os.path.lexists(full):
@@ -127,7 +135,7 @@ def make_mountpoint(root, path, is_dir):
     return full
 
 
-def build_root(cfg):
+def build_root(cfg: Config) -> None:
     root = cfg["root"]
     mount(None, "/", None, MS_REC | MS_PRIVATE)
     mount("/", root, None, MS_BIND | MS_REC)
@@ -206,12 +214,12 @@ def build_root(cfg):
     os.chdir("/")
 
 
-def loopback_up():
+def loopback_up() -> None:
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
         fcntl.ioctl(s.fileno(), SIOCSIFFLAGS, struct.pack("16sH14x", b"lo", IFF_UP | IFF_LOOPBACK | IFF_RUNNING))
 
 
-def set_limits(limits):
+def set_limits(limits: dict[str, int | None]) -> None:
     names = {
         "memory": resource.RLIMIT_AS,
         "cpu_seconds": resource.RLIMIT_CPU,
@@ -226,7 +234,7 @@ def set_limits(limits):
             resource.setrlimit(rl, (int(value), int(value)))
 
 
-def which(cmd, path):
+def which(cmd: str, path: str) -> str | None:
     if "/" in cmd:
         return cmd if os.access(cmd, os.X_OK) and not os.path.isdir(cmd) else None
     for d in path.split(":"):
@@ -236,7 +244,7 @@ def which(cmd, path):
     return None
 
 
-def enter(userns, uid, gid):
+def enter(userns: bool, uid: int, gid: int) -> None:
     """unshare(2) the mount, network, IPC, UTS and cgroup namespaces (and the user namespace).
 
     With ``userns`` the caller's ``uid``/``gid`` become root inside, as
@@ -253,7 +261,7 @@ def enter(userns, uid, gid):
                 fh.write(text)
 
 
-def tail(cfg, exe):
+def tail(cfg: Config, exe: str) -> list[str]:
     """The exec chain that finishes the sandbox and runs the step.
 
     ``unshare --pid --fork --kill-child --mount-proc``: a new PID namespace whose
@@ -272,7 +280,7 @@ def tail(cfg, exe):
     ]  # fmt: skip
 
 
-def prepare(cfg):
+def prepare(cfg: Config) -> list[str]:
     """Everything inside the new namespaces before the tail: filesystem, network, limits. Returns the tail."""
     build_root(cfg)
     if cfg.get("hostname"):
@@ -290,7 +298,7 @@ def prepare(cfg):
     return tail(cfg, exe)
 
 
-def run_in_child(cfg):
+def run_in_child(cfg: Config) -> None:
     """Called between fork and exec in the launcher (subprocess ``preexec_fn``): set up, then exec the tail.
 
     Never returns. On failure writes ``E<message>`` to the status descriptor and
@@ -307,7 +315,7 @@ def run_in_child(cfg):
         raise
 
 
-def main():
+def main() -> None:
     """Script entry (``python -I -S _nsinit.py CONFIG``) inside namespaces made by the ``unshare`` binary."""
     cfg = json.loads(sys.argv[1])
     status = cfg["status_fd"]

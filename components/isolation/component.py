@@ -52,7 +52,7 @@ def launch_isolated(
     from kfp_gates.components.common.formats import render_html, render_markdown
     from kfp_gates.components.common.policy import GatePolicy, parse_duration
     from kfp_gates.components.isolation.gate import backend_for, build_env, launch, limits_from_policy, section
-    from kfp_gates.components.isolation.interface import StepSpec
+    from kfp_gates.components.isolation.interface import IsolationBackend, StepSpec
 
     policy = GatePolicy.parse(policy_yaml, "policy_yaml") if policy_yaml.strip() else GatePolicy.default(tier)
     sec = section(policy)
@@ -72,6 +72,7 @@ def launch_isolated(
     )
     extra: dict = {}
     egress: tuple = ()
+    runner: IsolationBackend
     use_kube = backend == "kubernetes" or (backend == "policy" and sec.isolation == "kubernetes")
     if use_kube:
         from kubernetes import client, config

@@ -322,7 +322,7 @@ class KubernetesBackend(IsolationBackend):
             pod = self._wait(k, deadline, until="finished")
         timed_out = pod is None or self._deadline_exceeded(k)
         duration = time.monotonic() - start
-        details = {
+        details: dict[str, Any] = {
             "namespace": ns,
             "job": name,
             "run_id": k.run_id,

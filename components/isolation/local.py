@@ -1,29 +1,31 @@
-"""Local backend: run a step in fresh Linux namespaces with ``unshare`` (util-linux).
+"""Local backend: run a step in fresh Linux namespaces (unshare(2) / util-linux ``unshare``).
 
 What the step gets (see :mod:`._nsinit` for how):
 
 * a new network namespace with only loopback: no route out, no DNS;
-* a new mount namespace: the host filesystem read-only, ``/run``, ``/home``,
-  ``/root`` (and any ``hide`` path) replaced by empty read-only directories, a
-  private ``/tmp``, a minimal ``/dev``, a ``/proc`` of its own PID namespace;
-  inputs bound read-only and the output directory read-write at their own paths;
-* new PID, IPC, UTS and cgroup namespaces: it sees and signals only its own
-  processes, and when its first process dies the kernel kills the rest;
-* an environment cleared to an allowlist; rlimits; no capabilities and
-  ``no_new_privs``;
+* a new mount namespace: the host filesystem read-only; ``/run``, ``/home``,
+  ``/root`` (and every ``hide`` path) replaced by empty read-only directories; a
+  private ``/tmp``; a minimal ``/dev``; inputs bound read-only and the output
+  directory read-write at their own paths;
+* new PID, IPC, UTS and cgroup namespaces: a ``/proc`` that shows only its own
+  processes; when its first process dies the kernel kills the rest;
+* an environment cleared to an allowlist; rlimits; no capabilities (empty
+  bounding, inheritable and ambient sets) and ``no_new_privs``;
 * a wall-clock deadline after which its whole process group is killed.
 
 Two ways in, chosen automatically:
 
 * as an unprivileged user, a user namespace maps the caller to root inside, which
-  owns the new namespaces; the command then runs with every capability dropped;
-* as real root, no user namespace is needed to create the others, and the command
-  runs as an unprivileged uid (``nobody`` by default) so that root-owned files
-  that stay visible read-only are still closed to it. Its outputs are staged in a
-  directory that uid owns and handed back to the caller afterwards.
+  owns the new namespaces; the step then runs with every capability dropped;
+* as real root, no user namespace is needed, and the step runs as an
+  unprivileged uid (``nobody`` by default) so that root-owned files that stay
+  visible read-only are still closed to it. Its outputs are staged in a
+  directory that uid owns, next to the output directory, and handed back.
 
-If the namespaces cannot be created (no ``unshare``, user namespaces disabled,
-seccomp in a container) the step does not run: :class:`IsolationUnavailable`.
+The set-up runs in the forked child before exec (no interpreter start-up) when
+the launcher is single-threaded, else in a stdlib-only script started by the
+``unshare`` binary; both share :mod:`._nsinit`. If the namespaces cannot be
+created the step does not run: :class:`IsolationUnavailable` (exit 3).
 """
 
 from __future__ import annotations
