@@ -205,11 +205,19 @@ class ImageScanSection(GateSection):
 
 
 class ModelScanSection(GateSection):
-    allow: tuple[str, ...] = Field(default=(), description="Extra allowed globals, 'module.name'")
-    unknown_globals: OnFail | None = Field(default=None, description="Not allowlisted, not known-dangerous")
-    max_decompressed_bytes: int = Field(default=64 << 30, gt=0)
-    max_archive_members: int = Field(default=100_000, gt=0)
-    max_nesting_depth: int = Field(default=4, ge=0)
+    allow: tuple[str, ...] = Field(
+        default=(), description="Extra allowed globals, 'module.name' or 'module.*' (denylisted ones are refused)"
+    )
+    unknown_globals: OnFail | None = Field(
+        default=None, description="Globals neither allow- nor denylisted: block (default) or warn (fast-track only)"
+    )
+    max_decompressed_bytes: int = Field(
+        default=64 << 30, gt=0, description="Bound on bytes decompressed from archives and compressed streams"
+    )
+    max_archive_members: int = Field(default=100_000, gt=0, description="Bound on members of one zip or tar")
+    max_nesting_depth: int = Field(
+        default=4, ge=0, description="Bound on archives/compression/nested pickles inside one another"
+    )
 
 
 class ModelSigningSection(GateSection):
