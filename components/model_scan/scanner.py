@@ -328,7 +328,9 @@ class ModelScanner:
                               **{"global": j.dotted, "opcode": imp.opcode, "verdict": "dangerous",
                                  "aliases": [f"{DANGEROUS}:{j.dotted}"]})
                 else:
-                    self._add(UNKNOWN, self.unknown_severity,
+                    # An operand the walker cannot resolve is "cannot prove safe", never merely unknown.
+                    sev = Severity.HIGH if imp.module.startswith("<") else self.unknown_severity
+                    self._add(UNKNOWN, sev,
                               f"{imp.opcode} imports {j.dotted}: {j.reason}; loading may run its code "
                               f"(allow it with --allow {j.dotted} if you trust it)", where, imp.offset,
                               **{"global": j.dotted, "opcode": imp.opcode, "verdict": "unknown",

@@ -90,3 +90,10 @@ def test_explicit_fail_on_is_respected(files: dict[str, Path]) -> None:
     policy = _policy("tier: fast-track\ngates:\n  model_scan:\n    fail_on: critical\n")
     assert run_gate(files["unknown"], policy).decision.value == "warn"
     assert run_gate(files["evil"], policy).decision.value == "fail"
+
+
+def test_unresolvable_operands_block_even_when_unknown_globals_warn(tmp_path: Path) -> None:
+    p = tmp_path / "ext.pkl"
+    p.write_bytes(b"\x80\x02\x82\x01N\x85R.")
+    policy = _policy("tier: fast-track\ngates:\n  model_scan:\n    unknown_globals: warn\n")
+    assert run_gate(p, policy).decision.value == "fail"
