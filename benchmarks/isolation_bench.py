@@ -11,7 +11,10 @@ Variants:
   unshare     /usr/bin/unshare with the same namespaces, running ``true`` directly
               (what the kernel and util-linux cost, without our set-up)
   sandbox     LocalNamespaceBackend.run(): namespaces + read-only root, masks,
-              /dev, /proc, pivot_root, rlimits, capability drop, status pipe
+              /dev, /proc, pivot_root, rlimits, capability drop (set-up in the
+              forked child: the default for a single-threaded launcher)
+  script      the same through the thread-safe path (unshare binary + a
+              ``python -I -S`` set-up script): what a multi-threaded launcher pays
 """
 
 from __future__ import annotations
@@ -39,6 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
 
     backend = LocalNamespaceBackend()
+    script_backend = LocalNamespaceBackend(fast=False)
     step = StepSpec(argv=("true",), env=build_env([]), timeout=30)
     ns = ["--net", "--mount", "--pid", "--ipc", "--uts", "--cgroup", "--fork", "--kill-child"]
     if os.geteuid() != 0:
@@ -56,7 +60,12 @@ def main(argv: list[str] | None = None) -> int:
         if not outcome.succeeded:
             raise SystemExit(f"sandbox run failed: {outcome}")
 
-    variants = {"plain": plain, "unshare": unshare, "sandbox": sandbox}
+    def script() -> None:
+        outcome = script_backend.run(step)
+        if not outcome.succeeded:
+            raise SystemExit(f"sandbox run failed: {outcome}")
+
+    variants = {"plain": plain, "unshare": unshare, "sandbox": sandbox, "script": script}
     for fn in variants.values():  # warm-up: page cache, imports
         fn()
     times: dict[str, list[float]] = {k: [] for k in variants}
