@@ -185,7 +185,7 @@ def _version_key(v: str) -> tuple[int, Any]:
     from .versions import parse
 
     pv = parse(v)
-    return (0, pv) if pv is not None else (1, v)  # type: ignore[return-value]
+    return (0, pv) if pv is not None else (1, v)
 
 
 def _norm_url(url: str) -> str:

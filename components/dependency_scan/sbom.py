@@ -94,7 +94,7 @@ def render_cyclonedx(result: GateResult) -> str:
             description=f.message,
             recommendation=f"Upgrade {pkg} to {fixed[0]} or later" if fixed else None,
             references=[VulnerabilityReference(id=a, source=_source(a)) for a in f.data.get("aliases") or []],
-            affects=[BomTarget(ref=target.bom_ref)],
+            affects=[BomTarget(ref=str(target.bom_ref))],
             analysis=VulnerabilityAnalysis(detail=f"waived: {f.waiver.reason} (owner {f.waiver.owner}, "
                                                   f"expires {f.waiver.expires})") if f.waiver else None,
         )

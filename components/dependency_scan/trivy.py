@@ -229,15 +229,16 @@ def evaluate_report(
     for r in results:
         target = str(r.get("Target", ""))
         for pkg in r.get("Packages") or []:
-            key = (str(pkg.get("Name")), str(pkg.get("Version")))
+            name, version = str(pkg.get("Name")), str(pkg.get("Version"))
             purl = (pkg.get("Identifier") or {}).get("PURL")
-            packages.setdefault(key, {"name": key[0], "version": key[1], "purl": purl or "", "target": target})
+            packages.setdefault((name, version), {"name": name, "version": version, "purl": purl or "",
+                                                  "target": target})
         for v in r.get("Vulnerabilities") or []:
             fixed = [f.strip() for f in str(v.get("FixedVersion") or "").split(",") if f.strip()]
             if options.ignore_unfixed and not fixed:
                 skipped_unfixed += 1
                 continue
-            key = (v["VulnerabilityID"], v["PkgName"], str(v.get("InstalledVersion", "")))
+            key: tuple[str, str, str] = (v["VulnerabilityID"], v["PkgName"], str(v.get("InstalledVersion", "")))
             purl = (v.get("PkgIdentifier") or {}).get("PURL")
             packages.setdefault((key[1], key[2]), {"name": key[1], "version": key[2], "purl": purl or "",
                                                    "target": target})

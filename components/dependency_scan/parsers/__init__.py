@@ -98,7 +98,5 @@ def parse_path(path: str | Path) -> Inventory:
         return inv
     if not p.exists():
         raise InputNotFoundError("input not found", where=str(p))
-    kind = detect(p)
-    if kind is None:
-        kind = "pipeline" if p.suffix in (".yaml", ".yml") else "requirements"
+    kind = detect(p) or ("pipeline" if p.suffix in (".yaml", ".yml") else "requirements")
     return _PARSERS[kind](p)

@@ -7,7 +7,7 @@ from typing import Any
 
 from kfp_gates.components.common.result import Location
 
-from ..model import Dependency, IndexRef, Inventory
+from ..model import Dependency, DependencyKind, IndexRef, Inventory
 from ._common import LineFinder, load_toml, lock_error, read_input, strip_credentials
 
 WHAT = "pylock.toml"
@@ -66,7 +66,7 @@ def parse_pylock(path: str | Path) -> Inventory:
             deps.append(Dependency(name=name, location=loc, origin=WHAT, kind="unknown", marker=marker,
                                    hashes=hashes, reason="lock entry has no version"))
             continue
-        kind = "url" if isinstance(pkg.get("archive"), dict) else "locked"
+        kind: DependencyKind = "url" if isinstance(pkg.get("archive"), dict) else "locked"
         deps.append(Dependency(name=name, location=loc, origin=WHAT, kind=kind, version=version, marker=marker,
                                hashes=hashes))
     return Inventory(dependencies=tuple(deps), indexes=tuple(indexes), inputs=(record,))

@@ -70,7 +70,7 @@ class _Visitor(ast.NodeVisitor):
         return None
 
     def visit_Call(self, node: ast.Call) -> None:
-        kwargs = {k.arg: k.value for k in node.keywords if k.arg}
+        kwargs: dict[str, ast.AST] = {k.arg: k.value for k in node.keywords if k.arg}
         # **{"trust_remote_code": True} is the same as the keyword.
         for k in node.keywords:
             if k.arg is None and isinstance(k.value, ast.Dict):

@@ -7,7 +7,7 @@ from typing import Any
 
 from kfp_gates.components.common.result import Location
 
-from ..model import Dependency, IndexRef, Inventory
+from ..model import Dependency, DependencyKind, IndexRef, Inventory
 from ._common import LineFinder, load_toml, lock_error, read_input, strip_credentials
 
 WHAT = "uv.lock"
@@ -34,7 +34,8 @@ def parse_uv_lock(path: str | Path) -> Inventory:
             raise lock_error(p, WHAT, f"package[{i}] has no name")
         name = pkg["name"]
         loc = Location(path=str(p), line=lines.take(name), field=f"package[{i}]")
-        source = pkg.get("source") if isinstance(pkg.get("source"), dict) else {}
+        raw_source = pkg.get("source")
+        source: dict[str, Any] = raw_source if isinstance(raw_source, dict) else {}
         version = pkg.get("version") if isinstance(pkg.get("version"), str) else None
         if "editable" in source or "virtual" in source:
             continue  # the project itself or a workspace member: first-party code
@@ -58,7 +59,7 @@ def parse_uv_lock(path: str | Path) -> Inventory:
             deps.append(Dependency(name=name, location=loc, origin=WHAT, kind="unknown", hashes=hashes,
                                    reason="lock entry has no version"))
             continue
-        kind = "url" if "url" in source else "locked"
+        kind: DependencyKind = "url" if "url" in source else "locked"
         deps.append(Dependency(name=name, location=loc, origin=WHAT, kind=kind, version=version, hashes=hashes,
                                url=strip_credentials(str(source["url"])) if "url" in source else None))
     return Inventory(dependencies=tuple(deps), indexes=tuple(indexes), inputs=(record,))
