@@ -26,13 +26,15 @@ test: install
 test-fast: install
 	$(BIN)/python -m pytest -q -m "unit" tests
 
+# .mypy_tree holds kfp_gates/{components,sdk,pipelines} as symlinks: mypy and import-linter read
+# files, and cannot follow the import hook that maps the folders in an editable install.
 lint: install
 	$(BIN)/ruff check .
-	$(BIN)/lint-imports
 	rm -rf .mypy_tree && mkdir -p .mypy_tree/kfp_gates
 	ln -s ../../components .mypy_tree/kfp_gates/components
 	ln -s ../../sdk .mypy_tree/kfp_gates/sdk
 	ln -s ../../pipelines .mypy_tree/kfp_gates/pipelines
+	PYTHONPATH=.mypy_tree $(BIN)/lint-imports
 	$(BIN)/mypy -p kfp_gates.components -p kfp_gates.sdk -p kfp_gates.pipelines
 
 # Refresh the pins after changing dependencies in pyproject.toml.

@@ -71,7 +71,8 @@ TIER_DEFAULTS: dict[str, dict[str, tuple[bool, OnFail]]] = {
         "model_signing": (True, "block"),
         "secrets": (True, "block"),
         "isolation": (True, "block"),
-        "source_integrity": (False, "warn"),
+        # Optional in this tier, but when it runs it blocks: a check that only warns lets tampered code run.
+        "source_integrity": (False, "block"),
         "promotion": (True, "block"),
     },
     "fast-track": {
@@ -305,11 +306,6 @@ class IsolationSection(GateSection):
 
 
 class SourceIntegritySection(GateSection):
-    # A verification that only warns lets tampered code run: unlike the tier's other advisory
-    # gates, an explicit source-integrity check blocks in every tier unless the policy says warn.
-    on_fail: OnFail | None = Field(
-        default="block", description="block (default in every tier): unsigned code or an edited pipeline stops it"
-    )
     allowed_signers: str | None = Field(default=None, description="SSH allowed-signers file (ssh-keygen format)")
     gpg_keys: str | None = Field(default=None, description="ASCII-armored OpenPGP public keys of allowed signers")
     require_clean_tree: bool = Field(default=True, description="The work tree must be exactly the verified commit")

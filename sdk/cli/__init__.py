@@ -20,7 +20,7 @@ from kfp_gates.components.common import redact
 from kfp_gates.components.common.errors import EXIT_BLOCKED, EXIT_INFRA, KfpGatesError
 
 from . import commands
-from ._common import env_flag, version
+from ._common import apply_env_defaults, env_flag, version
 
 EXIT_CODES_EPILOG = """exit codes:
   0  passed (or only warnings)
@@ -73,6 +73,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     _configure_logging(args.debug)
     try:
+        apply_env_defaults(args)
         code = int(args.func(args))
     except KfpGatesError as exc:
         if args.debug:

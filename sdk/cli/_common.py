@@ -31,13 +31,22 @@ def env_flag(name: str) -> bool:
     return os.environ.get(name, "").strip().lower() in {"1", "true", "yes", "on"}
 
 
-def _env_choice(name: str, choices: Sequence[str], default: str) -> str:
-    value = os.environ.get(name)
-    if value is None or value == "":
-        return default
+def apply_env_defaults(args: argparse.Namespace) -> None:
+    """Fill ``--format`` from ``KFP_GATES_FORMAT`` after parsing; an invalid value is a usage error (exit 2).
+
+    Done after parsing, for the command that runs only, so a bad variable cannot
+    break unrelated commands (or ``--help``).
+    """
+    choices = getattr(args, "_format_choices", None)
+    if choices is None or getattr(args, "format", None) is not None:
+        return
+    value = os.environ.get("KFP_GATES_FORMAT") or "table"
     if value not in choices:
-        raise SystemExit(f"kfp-gates: error: {name}={value!r} is not one of: {', '.join(choices)}")
-    return value
+        raise ConfigError(
+            f"KFP_GATES_FORMAT={value!r} is not a format of this command",
+            hint=f"choose one of: {', '.join(choices)}",
+        )
+    args.format = value
 
 
 def add_output_options(parser: argparse.ArgumentParser, formats: Sequence[str] = FORMATS) -> None:
@@ -45,9 +54,10 @@ def add_output_options(parser: argparse.ArgumentParser, formats: Sequence[str] =
     group.add_argument(
         "--format",
         choices=formats,
-        default=_env_choice("KFP_GATES_FORMAT", formats, "table"),
-        help="report format (default: table, or $KFP_GATES_FORMAT)",
+        default=None,
+        help="report format (default: $KFP_GATES_FORMAT, else table)",
     )
+    parser.set_defaults(_format_choices=tuple(formats))
     group.add_argument(
         "--output",
         "-o",

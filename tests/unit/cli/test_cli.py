@@ -119,7 +119,40 @@ def test_evidence_rejects_non_result(cli, tmp_path):
     assert cli("evidence", "missing.json").code == 2
 
 
-def test_invalid_format_from_environment_is_a_usage_error(cli):
-    r = cli("policy", "validate", "x.yaml", env={"KFP_GATES_FORMAT": "xml"})
-    # policy validate has no --format; the variable only matters to gate commands, so this still runs
-    assert r.code == 2  # missing file
+def test_invalid_format_from_environment_does_not_break_other_commands(cli, tmp_path):
+    (tmp_path / "p.yaml").write_text(GOOD)
+    r = cli("policy", "validate", "p.yaml", env={"KFP_GATES_FORMAT": "xml"})
+    assert r.code == 0, r  # policy validate has no --format: the variable does not concern it
+    assert cli("--help", env={"KFP_GATES_FORMAT": "xml"}).code == 0
+
+
+def test_invalid_format_from_environment_is_a_usage_error_for_report_commands(cli, tmp_path):
+    import argparse
+
+    from kfp_gates.components.common.errors import ConfigError
+    from kfp_gates.sdk.cli._common import add_output_options, apply_env_defaults
+
+    parser = argparse.ArgumentParser()
+    add_output_options(parser)
+    args = parser.parse_args([])
+    import os
+
+    old = os.environ.get("KFP_GATES_FORMAT")
+    os.environ["KFP_GATES_FORMAT"] = "xml"
+    try:
+        try:
+            apply_env_defaults(args)
+        except ConfigError as exc:
+            assert exc.exit_code == 2 and "KFP_GATES_FORMAT" in exc.diagnostics()
+        else:
+            raise AssertionError("an invalid KFP_GATES_FORMAT was accepted")
+        os.environ["KFP_GATES_FORMAT"] = "sarif"
+        args = parser.parse_args([])
+        apply_env_defaults(args)
+        assert args.format == "sarif"
+        assert parser.parse_args(["--format", "json"]).format == "json"
+    finally:
+        if old is None:
+            os.environ.pop("KFP_GATES_FORMAT", None)
+        else:
+            os.environ["KFP_GATES_FORMAT"] = old
