@@ -149,6 +149,8 @@ def peak_rss_kib() -> int:
 def measure(tool: str, op: str, model: Path, sig: Path, priv: Path, pub: Path, repeat: int) -> dict[str, float]:
     best: dict[str, float] | None = None
     for _ in range(repeat):
+        # This VM reclaims cold page cache (DAMON): read the data again so every run hashes from memory.
+        warm(model)
         out = subprocess.run(
             [sys.executable, __file__, "--worker", tool, op, str(model), str(sig), str(priv), str(pub)],
             capture_output=True,
