@@ -92,6 +92,7 @@ def run_one(tool: str, path: str) -> dict[str, Any]:
     from kfp_gates.components.model_scan import ModelScanner, run_gate
 
     t0 = time.perf_counter()
+    c0 = time.process_time()
     out: dict[str, Any] = {}
     if tool == "kfp-gates walk":
         rep = ModelScanner().scan(path)
@@ -131,6 +132,7 @@ def run_one(tool: str, path: str) -> dict[str, Any]:
     else:
         raise SystemExit(f"unknown tool {tool}")
     out["seconds"] = time.perf_counter() - t0
+    out["cpu_seconds"] = time.process_time() - c0
     out["peak_rss_mib"] = _peak_rss_mib()
     return out
 
@@ -275,8 +277,8 @@ def main() -> int:
                 pass
     results: dict[str, Any] = {"load_average": load, "speed": {}, "accuracy": None}
     print(f"\n## speed (best of {args.repeat}, page cache warm)\n")
-    print("| file | size MiB | tool | seconds | MiB/s | peak RSS MiB | notes |")
-    print("| --- | ---: | --- | ---: | ---: | ---: | --- |")
+    print("| file | size MiB | tool | wall s | cpu s | MiB/s (wall) | peak RSS MiB | notes |")
+    print("| --- | ---: | --- | ---: | ---: | ---: | ---: | --- |")
     for key, tools in (
         ("forest", ("kfp-gates walk", "kfp-gates gate", "picklescan", "genops")),
         ("forest_z", ("kfp-gates walk", "picklescan")),
@@ -289,20 +291,24 @@ def main() -> int:
             r = measure(tool, path, args.repeat)
             results["speed"][f"{key}:{tool}"] = r
             if "error" in r:
-                print(f"| {path.name} | {size / MiB:.1f} | {tool} | - | - | - | {r['error']} |")
+                print(f"| {path.name} | {size / MiB:.1f} | {tool} | - | - | - | - | {r['error']} |")
                 continue
             note = r.get("note", "")
             if tool == "genops":
                 note = f"{r['opcodes']} opcodes, stopped at byte {r['stopped_at']} of {size}" + (
                     f", {note}" if note else "")
-            print(f"| {path.name} | {size / MiB:.1f} | {tool} | {r['seconds']:.3f} | "
-                  f"{size / MiB / r['seconds']:.0f} | {r['peak_rss_mib']:.0f} | {note} |")
+            print(f"| {path.name} | {size / MiB:.1f} | {tool} | {r['seconds']:.3f} | {r['cpu_seconds']:.3f} | "
+                  f"{size / MiB / max(r['seconds'], 1e-6):.0f} | {r['peak_rss_mib']:.0f} | {note} |")
     sp = results["speed"]
     for key in ("dense", "records"):
         if f"{key}:picklescan" in sp and "error" not in sp[f"{key}:picklescan"]:
-            ratio = sp[f"{key}:picklescan"]["seconds"] / sp[f"{key}:kfp-gates walk"]["seconds"]
-            gen = sp[f"{key}:genops"]["seconds"] / sp[f"{key}:kfp-gates walk"]["seconds"]
-            print(f"\n{files[key].name}: kfp-gates is {ratio:.1f}x faster than picklescan, {gen:.1f}x than genops")
+            ours = sp[f"{key}:kfp-gates walk"]
+            ratio = sp[f"{key}:picklescan"]["seconds"] / ours["seconds"]
+            cpu_ratio = sp[f"{key}:picklescan"]["cpu_seconds"] / ours["cpu_seconds"]
+            gen = sp[f"{key}:genops"]["seconds"] / ours["seconds"]
+            print(f"\n{files[key].name}: kfp-gates is {ratio:.1f}x faster than picklescan "
+                  f"(cpu time: {cpu_ratio:.1f}x), "
+                  f"{gen:.1f}x faster than genops; peak RSS {ours['peak_rss_mib']:.0f} MiB")
     fr = sp.get("forest:kfp-gates walk")
     if fr and "error" not in fr:
         gibs = files["forest"].stat().st_size / (1 << 30) / fr["seconds"]
@@ -322,6 +328,8 @@ def main() -> int:
         if r["false_positives"]:
             print(f"{r['tool']} flagged benign: " + "; ".join(r["false_positives"][:12])
                   + (f" (+{len(r['false_positives']) - 12} more)" if len(r["false_positives"]) > 12 else ""))
+    end = os.getloadavg()
+    print(f"\nload average at the end {end[0]:.2f} {end[1]:.2f} {end[2]:.2f}")
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2, default=str))
     return 0

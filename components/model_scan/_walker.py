@@ -267,6 +267,7 @@ class Walker:
         memo: list[Any] = []
         sparse: dict[int, Any] = {}
         imports = res.imports
+        consts = _CONSTS
         need = 0
 
         def memo_put(idx: int, value: Any) -> None:
@@ -304,29 +305,19 @@ class Walker:
                     if op == 0x4B:  # BININT1
                         stack.append(buf[pos + 1])
                         pos += 2
-                    elif op == 0x4D:  # BININT2
-                        stack.append(buf[pos + 1] | (buf[pos + 2] << 8))
-                        pos += 3
-                    elif op == 0x4A:  # BININT
-                        stack.append(_I4(buf, pos + 1)[0])
-                        pos += 5
                     elif op == 0x94:  # MEMOIZE
                         if sparse:
                             memo_put(len(memo) + len(sparse), stack[-1])
                         else:
                             memo.append(stack[-1])
                         pos += 1
-                    elif op == 0x71:  # BINPUT
-                        idx = buf[pos + 1]
-                        if idx == len(memo) and not sparse:
-                            memo.append(stack[-1])
-                        else:
-                            memo_put(idx, stack[-1])
-                        pos += 2
                     elif op == 0x68:  # BINGET
                         idx = buf[pos + 1]
                         stack.append(memo[idx] if idx < len(memo) else memo_get(idx))
                         pos += 2
+                    elif op in consts:  # NONE, NEWTRUE, NEWFALSE, EMPTY_TUPLE/LIST/DICT/SET
+                        stack.append(consts[op])
+                        pos += 1
                     elif op == 0x8C:  # SHORT_BINUNICODE
                         end = pos + 2 + buf[pos + 1]
                         if end > lim:
@@ -334,6 +325,19 @@ class Walker:
                             raise Truncated
                         stack.append(buf[pos + 2 : end])
                         pos = end
+                    elif op == 0x71:  # BINPUT
+                        idx = buf[pos + 1]
+                        if idx == len(memo) and not sparse:
+                            memo.append(stack[-1])
+                        else:
+                            memo_put(idx, stack[-1])
+                        pos += 2
+                    elif op == 0x4D:  # BININT2
+                        stack.append(buf[pos + 1] | (buf[pos + 2] << 8))
+                        pos += 3
+                    elif op == 0x4A:  # BININT
+                        stack.append(_I4(buf, pos + 1)[0])
+                        pos += 5
                     elif op == 0x47:  # BINFLOAT
                         if pos + 9 > lim:
                             need = 9
@@ -345,23 +349,12 @@ class Walker:
                         # only number/None/bool opcodes, then APPENDS. Such a frame has no side effect
                         # unless its target is a kept top-level list, so it is matched in C and skipped.
                         if stack and type(stack[-1]) is not ListVal and not (stack[-1] is LIST0 and len(stack) == 1):
-                            m = _NUMBER_APPENDS(buf, pos + 1)
+                            m = _NUMBER_APPENDS(buf, pos + 1) if pos + 1 < lim and buf[pos + 1] in _NUMBER_OPS else None
                             if m is not None:
                                 pos = m.end()
                                 continue
                         metastack.append(stack)
                         stack = []
-                        pos += 1
-                    elif op == 0x65:  # APPENDS
-                        if not metastack:
-                            raise Corrupt("opcode needs a MARK but none is open", r.offset(pos))
-                        items = stack
-                        stack = metastack.pop()
-                        target = stack[-1]
-                        if target is LIST0 and len(stack) == 1:
-                            stack[0] = target = ListVal()
-                        if type(target) is ListVal:
-                            target.extend(items)
                         pos += 1
                     elif op == 0x75:  # SETITEMS
                         if not metastack:
@@ -374,6 +367,17 @@ class Walker:
                         if type(target) is DictVal:
                             for i in range(0, len(items) - 1, 2):
                                 target.set(items[i], items[i + 1])
+                        pos += 1
+                    elif op == 0x65:  # APPENDS
+                        if not metastack:
+                            raise Corrupt("opcode needs a MARK but none is open", r.offset(pos))
+                        items = stack
+                        stack = metastack.pop()
+                        target = stack[-1]
+                        if target is LIST0 and len(stack) == 1:
+                            stack[0] = target = ListVal()
+                        if type(target) is ListVal:
+                            target.extend(items)
                         pos += 1
                     elif op == 0x86:  # TUPLE2
                         b = stack.pop()
@@ -391,21 +395,6 @@ class Walker:
                         a = stack[-1]
                         stack[-1] = FLOAT if a is FLOAT or b is FLOAT or c is FLOAT else (a, b, c)
                         pos += 1
-                    elif op == 0x5D:  # EMPTY_LIST
-                        stack.append(LIST0)
-                        pos += 1
-                    elif op == 0x7D:  # EMPTY_DICT
-                        stack.append(DICT0)
-                        pos += 1
-                    elif op == 0x4E:  # NONE
-                        stack.append(None)
-                        pos += 1
-                    elif op == 0x88:  # NEWTRUE
-                        stack.append(True)
-                        pos += 1
-                    elif op == 0x89:  # NEWFALSE
-                        stack.append(False)
-                        pos += 1
                     elif op == 0x61:  # APPEND
                         v = stack.pop()
                         target = stack[-1]
@@ -422,9 +411,6 @@ class Walker:
                             stack[-1] = target = DictVal()
                         if type(target) is DictVal:
                             target.set(k, v)
-                        pos += 1
-                    elif op == 0x29:  # EMPTY_TUPLE
-                        stack.append(())
                         pos += 1
                     elif op == 0x6A:  # LONG_BINGET
                         stack.append(memo_get(_U4(buf, pos + 1)[0]))
@@ -573,9 +559,6 @@ class Walker:
                             stack.append(d)
                         else:
                             stack.append(DICT0)
-                        pos += 1
-                    elif op == 0x8F:  # EMPTY_SET
-                        stack.append(SET)
                         pos += 1
                     elif op == 0x90:  # ADDITEMS
                         if not metastack:
@@ -751,8 +734,11 @@ class Walker:
 
 
 _LINE_OPS = frozenset(b"ILFSVgpP")
+# Opcodes that push a constant (or a shared container stand-in) and have no operand.
+_CONSTS: dict[int, Any] = {0x4E: None, 0x88: True, 0x89: False, 0x29: (), 0x5D: LIST0, 0x7D: DICT0, 0x8F: SET}
 # One or more BININT1/BININT2/BININT/BINFLOAT/NONE/NEWTRUE/NEWFALSE opcodes followed by APPENDS.
 # Alternatives start with distinct opcode bytes, so the match is unambiguous and linear.
+_NUMBER_OPS = frozenset(b"KMJGN\x88\x89")
 _NUMBER_APPENDS = re.compile(rb"(?:K.|M..|J....|G.{8}|[N\x88\x89])+e", re.DOTALL).match
 
 
