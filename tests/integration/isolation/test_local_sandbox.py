@@ -74,7 +74,12 @@ def http_server() -> Iterator[tuple[int, list[str]]]:
         srv.server_close()
 
 
-PROBE = "if curl -s -m 3 http://127.0.0.1:{port}/exfil?d=secret; then echo REACHED; else echo BLOCKED; fi"
+# bash's /dev/tcp: no curl needed. Sends a GET when the connection opens.
+PROBE = (
+    "bash -c 'if {{ exec 3<>/dev/tcp/127.0.0.1/{port}; }} 2>/dev/null; then "
+    'printf "GET /exfil?d=secret HTTP/1.0\\r\\n\\r\\n" >&3; cat <&3 >/dev/null; echo REACHED; '
+    "else echo BLOCKED; fi'"
+)
 
 
 def test_loopback_server_reachable_outside_is_unreachable_inside(tmp_path: Path, http_server) -> None:
@@ -94,7 +99,7 @@ def test_only_loopback_exists_and_outside_addresses_are_unreachable(tmp_path: Pa
     r = sandbox(
         tmp_path,
         "ls /sys/class/net; cat /proc/net/dev | tail -n +3 | cut -d: -f1; "
-        "curl -s -m 3 http://1.1.1.1/ && echo REACHED_IP; "
+        "bash -c 'exec 3<>/dev/tcp/1.1.1.1/80' 2>/dev/null && echo REACHED_IP; "
         "python3 -c 'import socket; s=socket.socket(); s.settimeout(3); s.connect((\"8.8.8.8\", 53))' "
         "2>&1 | tail -1",
     )
@@ -309,9 +314,13 @@ def test_isolation_none_runs_unisolated_with_a_warning(tmp_path: Path) -> None:
     assert result.findings[0].id == gate.UNISOLATED
 
 
-def test_launch_through_the_gate_passes_a_clean_step(tmp_path: Path) -> None:
+def test_launch_through_the_gate_passes_a_clean_step_without_network_calls(tmp_path: Path) -> None:
+    from tests.support.netguard import no_network
+
     step = StepSpec(argv=("true",), env=gate.build_env([]), timeout=10)
-    result, outcome = gate.launch(GatePolicy.default("critical"), replace(step))
+    with no_network() as attempts:
+        result, outcome = gate.launch(GatePolicy.default("critical"), replace(step))
+    assert attempts == []
     assert result.decision.value == "pass" and outcome.isolated
     assert "net" in result.metadata["isolation"]["namespaces"]
 
