@@ -187,8 +187,21 @@ def _db_updated_at(exe: str, options: ImageOptions) -> datetime | None:
     return parse_time(db.get("UpdatedAt")) if isinstance(db, dict) else None
 
 
+def _obj(x: Any) -> dict[str, Any]:
+    """A report field that should be an object; anything else reads as empty (reports are untrusted input)."""
+    return x if isinstance(x, dict) else {}
+
+
+def _list(x: Any) -> list[Any]:
+    return x if isinstance(x, list) else []
+
+
+def _line(x: Any) -> int | None:
+    return x if isinstance(x, int) and not isinstance(x, bool) and x > 0 else None
+
+
 def _severity(v: dict[str, Any]) -> tuple[Severity, float | None]:
-    scores = [c.get("V3Score") for c in (v.get("CVSS") or {}).values() if isinstance(c, dict)]
+    scores = [c.get("V3Score") for c in _obj(v.get("CVSS")).values() if isinstance(c, dict)]
     best = max((s for s in scores if isinstance(s, int | float)), default=None)
     sev = _SEVERITY.get(str(v.get("Severity", "")).upper())
     if sev is None:  # UNKNOWN: use the score, else treat as a known vulnerability of unknown severity
@@ -197,9 +210,9 @@ def _severity(v: dict[str, Any]) -> tuple[Severity, float | None]:
 
 
 def _subject(report: TrivyReport) -> Subject:
-    meta = report.data.get("Metadata") or {}
+    meta = _obj(report.data.get("Metadata"))
     name = str(report.data.get("ArtifactName") or report.source)
-    for ref in meta.get("RepoDigests") or []:
+    for ref in _list(meta.get("RepoDigests")):
         if isinstance(ref, str) and "@sha256:" in ref:
             return Subject(name=name, digest={"sha256": ref.rsplit("@sha256:", 1)[1]})
     image_id = meta.get("ImageID")
@@ -230,7 +243,7 @@ def evaluate_report(
         target = str(r.get("Target", ""))
         for pkg in r.get("Packages") or []:
             name, version = str(pkg.get("Name")), str(pkg.get("Version"))
-            purl = (pkg.get("Identifier") or {}).get("PURL")
+            purl = _obj(pkg.get("Identifier")).get("PURL")
             packages.setdefault((name, version), {"name": name, "version": version, "purl": purl or "",
                                                   "target": target})
         for v in r.get("Vulnerabilities") or []:
@@ -239,7 +252,7 @@ def evaluate_report(
                 skipped_unfixed += 1
                 continue
             key: tuple[str, str, str] = (v["VulnerabilityID"], v["PkgName"], str(v.get("InstalledVersion", "")))
-            purl = (v.get("PkgIdentifier") or {}).get("PURL")
+            purl = _obj(v.get("PkgIdentifier")).get("PURL")
             packages.setdefault((key[1], key[2]), {"name": key[1], "version": key[2], "purl": purl or "",
                                                    "target": target})
             if key in seen:
@@ -254,10 +267,10 @@ def evaluate_report(
                 location=Location(path=report.source, member=target),
                 data={
                     "package": key[1], "installed_version": key[2], "fixed_versions": fixed,
-                    "aliases": sorted(str(a) for a in v.get("VendorIDs") or []), "status": v.get("Status"),
+                    "aliases": sorted(str(a) for a in _list(v.get("VendorIDs"))), "status": v.get("Status"),
                     "target": target, "class": r.get("Class"), "type": r.get("Type"), "purl": purl,
                     "cvss_score": score, "url": v.get("PrimaryURL"), "severity_source": v.get("SeveritySource"),
-                    "layer": (v.get("Layer") or {}).get("DiffID"), "locations": [target],
+                    "layer": _obj(v.get("Layer")).get("DiffID"), "locations": [target],
                 },
             )
             seen[key] = f
@@ -269,18 +282,17 @@ def evaluate_report(
             findings.append(Finding(
                 id=f"TRIVY-SECRET-{rule}", severity=sev,
                 message=f"secret ({s.get('Title') or rule}) found in {target}",
-                location=Location(path=report.source, member=target, line=s.get("StartLine") or None),
+                location=Location(path=report.source, member=target, line=_line(s.get("StartLine"))),
                 data={"rule": rule, "category": s.get("Category"), "target": target}))
         for m in r.get("Misconfigurations") or []:
             if str(m.get("Status", "FAIL")).upper() != "FAIL":
                 continue
             sev = _SEVERITY.get(str(m.get("Severity", "")).upper(), DEFAULT_SEVERITY)
-            line = (m.get("CauseMetadata") or {}).get("StartLine")
+            line = _obj(m.get("CauseMetadata")).get("StartLine")
             findings.append(Finding(
                 id=str(m.get("AVDID") or m.get("ID") or "TRIVY-MISCONFIG"), severity=sev,
                 message=f"{m.get('Title') or m.get('ID')}: {m.get('Message') or ''}".strip(": "),
-                location=Location(path=report.source, member=target, line=line if isinstance(line, int) and line > 0
-                                  else None),
+                location=Location(path=report.source, member=target, line=_line(line)),
                 data={"target": target, "url": m.get("PrimaryURL")}))
 
     name = str(data.get("ArtifactName") or report.source)
@@ -290,8 +302,8 @@ def evaluate_report(
             message=f"Trivy report for {name} has no results: nothing was scanned (unsupported OS or failed "
             "detection), so no vulnerability can be ruled out",
             location=Location(path=report.source)))
-    meta = data.get("Metadata") or {}
-    os_info = meta.get("OS") or {}
+    meta = _obj(data.get("Metadata"))
+    os_info = _obj(meta.get("OS"))
     if os_info.get("EOSL"):
         findings.append(Finding(
             id=rules.IMG_EOSL.id, severity=rules.IMG_EOSL.severity,
@@ -317,7 +329,7 @@ def evaluate_report(
             location=Location(path=report.source),
             data={"basis": basis.isoformat() if basis else None, "action": options.stale_action}))
 
-    trivy_version = (data.get("Trivy") or {}).get("Version")
+    trivy_version = _obj(data.get("Trivy")).get("Version")
     metadata = {
         "trivy": {
             "version": trivy_version,

@@ -240,3 +240,16 @@ def test_directory_walk(write, tmp_path: Path) -> None:
     (tmp_path / "nothing").mkdir()
     with pytest.raises(ConfigError):
         parse_path(tmp_path / "nothing")
+
+
+def test_pipeline_with_a_vulnerable_runtime_install_is_caught(tmp_path: Path) -> None:
+    from kfp_gates.components.common.severity import Decision
+    from kfp_gates.components.dependency_scan.engine import scan_inputs
+
+    path = _compile(tmp_path, ["requests==2.19.0"])
+    r = scan_inputs(pipelines=[path])
+    f = next(f for f in r.findings if f.id == "PYSEC-2018-28")
+    assert f.location.path == str(path) and f.location.field.endswith(".container.command")
+    assert f.data["origin"] == "pipeline"
+    assert {"KFPG-IMG-NOT-DIGEST", "KFPG-HF-TRUST-REMOTE-CODE"} <= {x.id for x in r.findings}
+    assert r.decision is Decision.FAIL and r.metadata["inventory"]["images"] == ["python:3.11"]
