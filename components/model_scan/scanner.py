@@ -303,7 +303,7 @@ class ModelScanner:
     # ------------------------------------------------------------------ pickles
     def _new_walker(self, where: _Where, reader: Reader) -> Walker:
         def on_reduce(w: Walker, func: Global, args: Any, offset: int) -> None:
-            if func.dotted in NESTED_LOADERS or self.policy.judge(func.module, func.name).dotted in NESTED_LOADERS:
+            if func.dotted in NESTED_LOADERS:
                 self._nested(where, func, args, offset)
 
         return Walker(reader, on_reduce=on_reduce)
