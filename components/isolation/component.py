@@ -59,6 +59,12 @@ def launch_isolated(
     if backend not in ("kubernetes", "namespaces", "policy"):
         raise ConfigError(f"unknown backend {backend!r}", hint="kubernetes, namespaces, or policy")
     names = [n.strip() for n in env_names.split(",") if n.strip()]
+    if not timeout:
+        seconds = sec.timeout.total_seconds()
+    elif timeout.replace(".", "", 1).isdigit():
+        seconds = float(timeout)
+    else:
+        seconds = parse_duration(timeout).total_seconds()
     out_dir = Path(output_data.path)
     out_dir.mkdir(parents=True, exist_ok=True)
     inputs = (Path(input_data.path),) if input_data is not None else ()
@@ -67,7 +73,7 @@ def launch_isolated(
         inputs=inputs,
         output=out_dir,
         env=build_env([*sec.env, *names]),
-        timeout=(parse_duration(timeout) if timeout else sec.timeout).total_seconds(),
+        timeout=seconds,
         limits=limits_from_policy(sec, memory=memory or None),
     )
     extra: dict = {}
