@@ -22,6 +22,7 @@ _COMPONENTS: dict[str, str] = {
     "verify_model": "kfp_gates.components.model_signing.component",
     "verify_source": "kfp_gates.components.source_integrity.component",
     "scan_dependencies": "kfp_gates.components.dependency_scan.component",
+    "scan_container_image": "kfp_gates.components.dependency_scan.component",
     "launch_isolated": "kfp_gates.components.isolation.component",
     "scan_model": "kfp_gates.components.model_scan.component",
 }
@@ -30,7 +31,7 @@ __all__ = sorted(_COMPONENTS)
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
     from .data_validation.component import validate_data  # noqa: F401
-    from .dependency_scan.component import scan_dependencies  # noqa: F401
+    from .dependency_scan.component import scan_container_image, scan_dependencies  # noqa: F401
     from .enforce import enforce_verdict  # noqa: F401
     from .isolation.component import launch_isolated  # noqa: F401
     from .model_scan.component import scan_model  # noqa: F401

@@ -80,3 +80,56 @@ def scan_dependencies(
     metrics.log_metric("advisory_age_days", gate_result.metadata["advisory_source"].get("age_days") or -1)
     print(f"kfp-gates dependency_scan: {gate_result.decision.value} ({gate_result.counts()})")
     return gate_result.decision.value
+
+
+@dsl.component(base_image=IMAGE, install_kfp_package=False)
+def scan_container_image(
+    result: dsl.Output[dsl.Artifact],
+    report_html: dsl.Output[dsl.HTML],
+    report_markdown: dsl.Output[dsl.Markdown],
+    metrics: dsl.Output[dsl.Metrics],
+    sarif: dsl.Output[dsl.Artifact],
+    sbom: dsl.Output[dsl.Artifact],
+    trivy_report: dsl.Input[dsl.Artifact] = None,
+    image: str = "",
+    trivy_db: str = "",
+    policy_yaml: str = "",
+    tier: str = "standard",
+    fail_on: str = "",
+) -> str:
+    """Gate a container image on Trivy results; return 'pass', 'warn' or 'fail'.
+
+    Give ``trivy_report`` (the JSON of ``trivy image --format json``) or
+    ``image`` (scanned with the trivy binary of the component image, offline,
+    against ``trivy_db``). A missing or invalid report fails the task.
+    """
+    from kfp_gates.components.common.formats import render_html, render_markdown, render_sarif
+    from kfp_gates.components.common.policy import GatePolicy
+    from kfp_gates.components.dependency_scan.sbom import render_cyclonedx
+    from kfp_gates.components.dependency_scan.trivy import scan_image
+
+    policy = GatePolicy.parse(policy_yaml, "policy_yaml") if policy_yaml.strip() else GatePolicy.default(tier)
+    report_path = trivy_report.path if trivy_report is not None and trivy_report.path else None
+    gate_result = scan_image(
+        image=None if report_path else image or None,
+        report=report_path,
+        policy=policy,
+        fail_on=fail_on or None,
+        trivy_db=trivy_db or None,
+    )
+
+    def write(path: str, text: str) -> None:
+        with open(path, "w", encoding="utf-8") as fh:
+            fh.write(text)
+
+    write(result.path, gate_result.to_json())
+    write(report_html.path, render_html([gate_result], title="kfp-gates image scan"))
+    write(report_markdown.path, render_markdown([gate_result]))
+    write(sarif.path, render_sarif([gate_result]))
+    write(sbom.path, render_cyclonedx(gate_result))
+    result.metadata["decision"] = gate_result.decision.value
+    result.metadata["subject_sha256"] = gate_result.subject.sha256
+    for severity, count in gate_result.counts().items():
+        metrics.log_metric(f"findings_{severity}", count)
+    print(f"kfp-gates image_scan: {gate_result.decision.value} ({gate_result.counts()})")
+    return gate_result.decision.value

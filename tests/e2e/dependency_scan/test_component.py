@@ -38,3 +38,23 @@ def test_clean_requirements_pass(kfp_local: Path) -> None:
         return scan_dependencies(requirements=reqs).outputs["Output"]
 
     assert clean(reqs="requests==2.32.3\n").output == "pass"
+
+
+def test_image_gate_on_a_trivy_report_artifact(kfp_local: Path) -> None:
+    from kfp import dsl
+
+    from kfp_gates.components import scan_container_image
+
+    report = Path(__file__).resolve().parents[2] / "data" / "dependency_scan" / "trivy" / "debian-buster.json"
+
+    @dsl.component(base_image="python:3.11", install_kfp_package=False)
+    def fetch_report(text: str, out: dsl.Output[dsl.Artifact]) -> None:
+        with open(out.path, "w", encoding="utf-8") as fh:
+            fh.write(text)
+
+    @dsl.pipeline(name="image-gate")
+    def image_gate(text: str) -> str:
+        fetched = fetch_report(text=text)
+        return scan_container_image(trivy_report=fetched.outputs["out"]).outputs["Output"]
+
+    assert image_gate(text=report.read_text()).output == "fail"  # CVE-2019-18224 is critical
