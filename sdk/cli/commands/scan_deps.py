@@ -79,4 +79,10 @@ def _run(args: argparse.Namespace) -> int:
         fail_on=args.fail_on,
         cache_dir=None if args.no_cache else default_cache_dir(),
     )
+    src = result.metadata.get("advisory_source") or {}
+    # On stderr, so stdout stays the report: which data the verdict rests on, and how old it is.
+    sys.stderr.write(
+        f"advisories: {src.get('kind')} {src.get('location')}, snapshot {str(src.get('snapshot'))[:10]} "
+        f"({src.get('age_days')} days old), {src.get('active')} active records\n"
+    )
     return emit_with_sbom(result, args)
