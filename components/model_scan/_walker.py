@@ -869,35 +869,48 @@ def _joblib_payload(w: Walker, wrapper: Obj) -> None:
         finally:
             w.depth -= 1
         return
-    _shadow_walk(w, w.offset(), w.peek(SHADOW_BYTES))
+    count = 1
+    for d in shape:
+        count *= d
+    start = w.offset()
+    head = w.peek(SHADOW_BYTES)
     align = items.get("numpy_array_alignment_bytes")
+    total = (1 + head[0] if align is not None and head else 0) + count * itemsize
+    if _shadow_walk(w, start, head) and total > len(head):
+        # The bytes kept reading as valid opcodes to the end of the head: a benign array almost
+        # never does that (its first invalid byte comes within a few bytes). Walk all of it.
+        if _shadow_walk(w, start, w.peek(min(total, INLINE_BYTES_CAP))) and total > INLINE_BYTES_CAP:
+            raise LimitExceeded("joblib array data reads as a long pickle opcode sequence; too large to check",
+                                start)
     if align is not None:
         pad = w.take(1)[0]
         if pad:
             w.skip(pad)
-    count = 1
-    for d in shape:
-        count *= d
     w.skip(count * itemsize)
 
 
-def _shadow_walk(w: Walker, offset: int, head: bytes) -> None:
+def _shadow_walk(w: Walker, offset: int, head: bytes) -> bool:
+    """Walk ``head`` as ``pickle.load`` would; record importable names. True if it ran out of bytes still valid."""
     if not head or head[0] not in _OPCODE_BYTES:
-        return  # pickle.load fails on the first byte: nothing there can run
+        return False  # pickle.load fails on the first byte: nothing there can run
     shadow = Walker(Reader.from_bytes(head), joblib=False)
+    inconclusive = False
     try:
         shadow.walk()
-    except (Corrupt, Truncated, LimitExceeded):
+    except Truncated:
+        inconclusive = True
+    except (Corrupt, LimitExceeded):
         pass
     current = w.current
     if current is None:
-        return
+        return inconclusive
     for s in shadow.streams:
         for imp in s.imports:
             if not (_DOTTED_NAME(imp.module) and _DOTTED_NAME(imp.name)):
                 continue  # array bytes that only resemble an import: no loader can import that name
             how = imp.opcode + " (in joblib array data, as pickle.load reads it)"
             current.imports.append(Import(imp.module, imp.name, offset + imp.offset, how))
+    return inconclusive
 
 
 _DOTTED_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*\Z").match

@@ -300,6 +300,7 @@ def malicious() -> dict[str, bytes]:
         "types.FunctionType": lambda: _call("types", "FunctionType", "x"),
         "lz4 compressed (unscannable)": lambda: b"\x04\x22\x4d\x18" + os.urandom(64),
         "joblib payload hidden in array padding (pickle.load reading)": lambda: _joblib_pad_payload(),
+        "joblib payload deep in array data (pickle.load reading)": lambda: _joblib_deep_payload(),
     }
     return {name: make() for name, make in t.items()}
 
@@ -319,6 +320,22 @@ def _joblib_pad_payload() -> bytes:
             data[pad_at : pad_at + len(code)] = code
             return bytes(data)
     raise AssertionError("no alignment left room for the payload")
+
+
+def _joblib_deep_payload() -> bytes:
+    """Array data that plain pickle.load reads as 8 KiB of harmless opcodes, then a call to posix.system."""
+    import numpy as np
+
+    code = b"N0" * 4096 + b"cposix\nsystem\n(S'id'\ntR"
+    raw = np.frombuffer(code + b"\x00" * (-len(code) % 8), dtype=np.uint8).copy()
+    data = bytearray(_joblib_bytes([raw]))
+    at = bytes(data).index(code)
+    pad_at = at - 1
+    while data[pad_at] == 0xFF:
+        pad_at -= 1
+    data[pad_at] = ord("N")  # the padding-length byte, read by pickle.load as NONE
+    data[pad_at + 1 : at] = b"0" + b"N0" * ((at - pad_at - 2) // 2) + (b"N" if (at - pad_at - 2) % 2 else b"")
+    return bytes(data)
 
 
 # --------------------------------------------------------------------------- benign corpus
