@@ -97,9 +97,13 @@ def run_one(tool: str, path: str) -> dict[str, Any]:
     if tool == "kfp-gates walk":
         rep = ModelScanner().scan(path)
         out["findings"] = len(rep.findings)
-        walked = rep.files[0].walked if rep.files else None
-        out["note"] = "; ".join(sorted({f.id for f in rep.findings})) or (
-            f"walked to byte {walked} of {os.path.getsize(path)}" if walked is not None else "")
+        inner = next((f for f in reversed(rep.files) if f.walked is not None), None)
+        if rep.findings:
+            out["note"] = "; ".join(sorted({f.id for f in rep.findings}))
+        elif inner is not None and inner.size is None:
+            out["note"] = f"decompressed and walked {inner.walked} bytes ({inner.walked / MiB:.1f} MiB)"
+        elif inner is not None:
+            out["note"] = f"walked to byte {inner.walked} of {os.path.getsize(path)}"
     elif tool == "kfp-gates gate":
         res = run_gate(path)
         out["findings"] = len(res.findings)
