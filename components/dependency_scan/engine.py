@@ -377,7 +377,8 @@ def advisory_health_findings(
         out.append(Finding(
             id=rules.ADV_STALE.id, severity=sev,
             message=f"advisory data ({advisories.info.kind}) is {what}, older than max_advisory_age {limit}; "
-            "newer vulnerabilities are not known to this scan",
+            "newer vulnerabilities are not known to this scan; pass current OSV data with --advisories "
+            "(or the policy key 'advisories')",
             location=Location(field="advisories"),
             data={"snapshot": snapshot.isoformat() if snapshot else None, "max_advisory_age": limit,
                   "action": options.stale_action}))
