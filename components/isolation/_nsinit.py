@@ -264,9 +264,10 @@ def enter(userns: bool, uid: int, gid: int) -> None:
 def tail(cfg: Config, exe: str) -> list[str]:
     """The exec chain that finishes the sandbox and runs the step.
 
-    ``unshare --pid --fork --kill-child --mount-proc``: a new PID namespace whose
-    first process is the step (when it dies the kernel kills the rest, and when
-    the launcher kills unshare it takes the namespace down) with its own /proc;
+    ``unshare --pid --fork --kill-child --mount-proc``: a new PID namespace with
+    its own /proc, whose first process is a shell waiting for the step (when it
+    ends the kernel kills the rest, and when the launcher kills unshare it takes
+    the namespace down);
     ``setpriv``: drop to the unprivileged uid (launcher is root), empty the
     inheritable, ambient and bounding capability sets, set no_new_privs.
     """
@@ -274,9 +275,13 @@ def tail(cfg: Config, exe: str) -> list[str]:
     if cfg.get("run_as"):
         uid, gid = cfg["run_as"]
         drop = [f"--reuid={uid}", f"--regid={gid}", "--clear-groups", *drop]
+    # A shell is PID 1, the step its child: PID 1 ignores signals it has no handler
+    # for (SIGTERM, SIGXCPU, SIGSEGV from kill...), the step must not. The shell
+    # returns the step's status, 128+N when a signal N killed it.
+    init = ["/bin/sh", "-c", '"$@" & wait $!', "kfp-gates-init"]
     return [
         cfg["unshare"], "--pid", "--fork", "--kill-child", "--mount-proc", "--",
-        cfg["setpriv"], *drop, "--", exe, *cfg["argv"][1:],
+        cfg["setpriv"], *drop, "--", *init, exe, *cfg["argv"][1:],
     ]  # fmt: skip
 
 
@@ -291,7 +296,7 @@ def prepare(cfg: Config) -> list[str]:
     exe = which(cfg["argv"][0], cfg["env"].get("PATH", "/usr/bin:/bin"))
     if exe is None:
         raise SetupError(f"command not found inside the sandbox: {cfg['argv'][0]}")
-    for tool in (cfg["unshare"], cfg["setpriv"]):
+    for tool in (cfg["unshare"], cfg["setpriv"], "/bin/sh"):
         if not os.access(tool, os.X_OK):
             raise SetupError(f"{tool} is not executable inside the sandbox")
     set_limits(cfg.get("limits", {}))

@@ -356,3 +356,18 @@ def test_host_unix_sockets_are_unreachable(tmp_path: Path) -> None:
         for s in servers:
             s.close()
         path.unlink(missing_ok=True)
+
+
+def test_process_and_cpu_time_limits(tmp_path: Path) -> None:
+    fork_bomb = (
+        "python3 -c 'import os, time\nn = 0\nfor _ in range(40):\n"
+        "    try:\n        pid = os.fork()\n    except OSError:\n        break\n"
+        '    if pid == 0:\n        time.sleep(2)\n        os._exit(0)\n    n += 1\nprint("started", n)\''
+    )
+    forks = sandbox(tmp_path, fork_bomb, limits=Limits(processes=16), timeout=20)
+    started = int(forks.out.split()[-1])
+    assert 0 < started < 16, forks
+    t0 = time.monotonic()
+    spin = sandbox(tmp_path, "while :; do :; done", limits=Limits(cpu_seconds=1), timeout=30)
+    assert spin.outcome.exit_code in (128 + signal.SIGXCPU, 128 + signal.SIGKILL), spin
+    assert not spin.outcome.timed_out and time.monotonic() - t0 < 25
