@@ -57,7 +57,7 @@ def detect(head: bytes, size: int | None) -> Format:
         return Format.EMPTY
     if head[:4] in (b"PK\x03\x04", b"PK\x05\x06"):
         return Format.ZIP
-    if head[:2] == b"\x80" + b"" or (head[0] == 0x80 and len(head) > 1 and 2 <= head[1] <= 5):
+    if head[0] == 0x80 and len(head) > 1 and head[1] <= 5:  # PROTO n (writers use 2-5; loaders accept 0-5)
         return Format.PICKLE
     if head[:6] == b"\x93NUMPY":
         return Format.NPY
@@ -83,16 +83,17 @@ def detect(head: bytes, size: int | None) -> Format:
         return Format.GGUF
     if _is_safetensors(head, size):
         return Format.SAFETENSORS
-    if b"\x00" not in head and _is_text(head):
+    if b"\x00" not in head and _is_text(head, cut=size is None or size > len(head)):
         return Format.TEXT
     return Format.UNKNOWN
 
 
-def _is_text(head: bytes) -> bool:
+def _is_text(head: bytes, *, cut: bool) -> bool:
     try:
         head.decode("utf-8")
     except UnicodeDecodeError as exc:
-        return exc.start >= len(head) - 3  # a multi-byte character cut by the head boundary
+        # Only a multi-byte character cut by the end of the head (the file goes on) is tolerated.
+        return cut and exc.reason == "unexpected end of data"
     return True
 
 
