@@ -5,8 +5,9 @@ resource names, digests and serialization parameters), so signatures
 interoperate both ways, but it is computed differently:
 
 * the tree is walked once with ``os.scandir`` (no ``pathlib`` per file);
-* small files are hashed in batches by a thread pool (no future per file), each
-  thread reading into one reusable buffer;
+* tiny files are hashed on the calling thread (their cost is Python and system
+  calls under the GIL, which a second thread cannot share), everything else by
+  a thread pool in batches (no future per file);
 * large files are cut into shards hashed in parallel (``shards`` method), so one
   4 GiB file keeps every core busy; ``auto`` picks shards only when a file is
   large enough for that to matter, and files otherwise (the upstream CLI
@@ -47,8 +48,8 @@ _WINDOW = 16 << 20  # per-worker mapped window (large ranges)
 _MMAP_MIN = 4 << 20  # ranges from this size are mapped, not copied
 _MAP_POPULATE = getattr(mmap, "MAP_POPULATE", 0)
 _USE_MMAP = hasattr(os, "posix_fadvise")  # Linux and the BSDs; elsewhere plain reads
-_BATCH_BYTES = 32 << 20  # small files are grouped into tasks of about this many bytes...
-_BATCH_FILES = 512  # ...or this many files, whichever comes first
+_BATCH_BYTES = 32 << 20  # files are grouped into pool tasks of about this many bytes
+_SMALL = 64 << 10  # below this, per-file overhead (GIL-bound) outweighs hashing: hashed on the calling thread
 
 Progress = Callable[[int], None]
 
@@ -335,36 +336,54 @@ class _Unit(NamedTuple):
 
 
 def _run_units(units: list[_Unit], hash_type: str, workers: int, progress: Progress | None) -> list[str]:
-    """Hash every unit; small ones in batches, large ones alone. Results in unit order."""
+    """Hash every unit and return the digests in unit order.
+
+    Files under ``_SMALL`` cost more in Python and system calls than in
+    hashing, and that work holds the GIL: a second thread only adds lock
+    hand-offs. They are hashed one after the other on the calling thread,
+    while a pool hashes everything larger (whose reads and sha256 release the
+    GIL), batched into tasks of about ``_BATCH_BYTES``, largest first.
+    """
     digests: list[str] = [""] * len(units)
     local = _Reader()
+    small: list[_Unit] = []
     tasks: list[list[_Unit]] = []
     batch: list[_Unit] = []
     batch_bytes = 0
     for u in units:
-        if u.length >= _BATCH_BYTES:
+        if u.length < _SMALL:
+            small.append(u)
+        elif u.length >= _BATCH_BYTES:
             tasks.append([u])
-            continue
-        batch.append(u)
-        batch_bytes += u.length
-        if batch_bytes >= _BATCH_BYTES or len(batch) >= _BATCH_FILES:
-            tasks.append(batch)
-            batch, batch_bytes = [], 0
+        else:
+            batch.append(u)
+            batch_bytes += u.length
+            if batch_bytes >= _BATCH_BYTES:
+                tasks.append(batch)
+                batch, batch_bytes = [], 0
     if batch:
         tasks.append(batch)
-    # Largest first keeps both cores busy until the end (longest-processing-time scheduling).
+    # Largest first keeps every core busy until the end (longest-processing-time scheduling).
     tasks.sort(key=lambda t: -sum(u.length for u in t))
 
     def run(task: list[_Unit]) -> None:
         for u in task:
             digests[u.index] = _hash_range(u.path, u.start, u.length, hash_type, local, progress)
 
-    if workers <= 1 or len(tasks) <= 1:
+    if workers <= 1 or not tasks:
+        run(small)
         for t in tasks:
             run(t)
         return digests
     with ThreadPoolExecutor(max_workers=min(workers, len(tasks)), thread_name_prefix="kfpg-hash") as pool:
-        for fut in [pool.submit(run, t) for t in tasks]:
+        futures = [pool.submit(run, t) for t in tasks]
+        try:
+            run(small)
+        except BaseException:
+            for f in futures:
+                f.cancel()
+            raise
+        for fut in futures:
             fut.result()  # re-raises the first error
     return digests
 
