@@ -273,8 +273,10 @@ class KubernetesBackend(IsolationBackend):
             try:
                 return self._run(step, kstep, archive, start, created)
             finally:
-                with _signals_deferred():
+                with _signals_deferred() as pending:
                     self._cleanup(kstep, created)
+                if pending:  # a signal during cleanup: honour it now that nothing is left behind
+                    raise StepCancelled(f"received {signal.Signals(pending[0]).name} while cleaning up")
 
     def _cleanup(self, k: manifests.KubeStep, created: dict[str, str]) -> None:
         """Delete what this run created: the Job and its pod first, the NetworkPolicy only once the pod is gone."""
@@ -344,9 +346,12 @@ class KubernetesBackend(IsolationBackend):
             )
         outcome = StepOutcome(backend=self.name, exit_code=code, signal=sig, duration=duration, details=details)
         if outcome.succeeded and step.output is not None:
-            text = self._call(
-                "get", "pods/log", ns, self.core.read_namespaced_pod_log, pod.metadata.name, ns, container="outbox"
-            )
+            # Raw bytes: the client would otherwise try to deserialise the log text.
+            resp = self._call(
+                "get", "pods/log", ns, self.core.read_namespaced_pod_log, pod.metadata.name, ns,
+                container="outbox", _preload_content=False,
+            )  # fmt: skip
+            text = resp.data.decode("utf-8", "replace")
             members = unpack(decode_from_log(text), step.output)
             details["outputs"] = len(members)
         return outcome
@@ -397,6 +402,10 @@ class KubernetesBackend(IsolationBackend):
                 self.pause(min(1.0, max(0.0, deadline - time.monotonic())))  # no pod yet: do not spin
 
     def _stream_step_log(self, k: manifests.KubeStep, pod: str) -> None:
+        """Copy the step's log to the sink as it is written. Best effort: a broken stream is logged,
+        the outcome still comes from the pod's status."""
+        from urllib3.exceptions import HTTPError
+
         sink = self.log_sink or sys.stdout.buffer
         resp = self._call(
             "get", "pods/log", k.namespace, self.core.read_namespaced_pod_log, pod, k.namespace,
@@ -406,6 +415,8 @@ class KubernetesBackend(IsolationBackend):
             for chunk in resp.stream(4096):
                 sink.write(chunk)
                 sink.flush()
+        except (HTTPError, OSError) as exc:
+            log.warning("the step's log stream broke (%s); waiting for the pod's status", type(exc).__name__)
         finally:
             resp.release_conn()
 
@@ -520,16 +531,19 @@ def _cancel_on_signals() -> Iterator[None]:
 
 
 @contextmanager
-def _signals_deferred() -> Iterator[None]:
-    """Hold SIGTERM/SIGINT while cleaning up, so a second signal cannot leave objects behind."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
+def _signals_deferred() -> Iterator[list[int]]:
+    """Hold SIGTERM/SIGINT while cleaning up, so a second signal cannot leave objects behind.
+
+    Yields the list of signals that arrived meanwhile.
+    """
     pending: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield pending
+        return
     prev_term = signal.signal(signal.SIGTERM, lambda s, f: pending.append(s))
     prev_int = signal.signal(signal.SIGINT, lambda s, f: pending.append(s))
     try:
-        yield
+        yield pending
     finally:
         signal.signal(signal.SIGTERM, prev_term)
         signal.signal(signal.SIGINT, prev_int)

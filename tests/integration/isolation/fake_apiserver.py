@@ -39,6 +39,7 @@ class Scenario:
     # (METHOD, resource) -> statuses returned before the call succeeds, e.g. {("POST", "jobs"): [503, 503]}
     errors: dict[tuple[str, str], list[int]] = field(default_factory=dict)
     inbox_fails: bool = False
+    slow_delete: float = 0.0  # seconds each DELETE takes (a signal can arrive meanwhile)
 
 
 @dataclass
@@ -276,6 +277,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _delete(self, resource: str, params: dict[str, str], query: Any, body: Any) -> None:
         c = self.cluster
+        time.sleep(c.scenario.slow_delete)
         key = (resource, params.get("ns", ""), params["name"])
         with c.lock:
             obj = c.objects.pop(key, None)

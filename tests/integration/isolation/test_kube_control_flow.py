@@ -132,6 +132,21 @@ def test_sigterm_cancels_and_cleans_up(tmp_path: Path) -> None:
         assert signal.getsignal(signal.SIGTERM) == previous
 
 
+def test_a_signal_during_cleanup_waits_for_the_cleanup_then_cancels(tmp_path: Path) -> None:
+    with FakeApiServer(Scenario(slow_delete=0.5)) as api:
+        backend = _backend(api)
+        real_cleanup = backend._cleanup
+
+        def cleanup_with_a_signal(*a: Any) -> None:
+            threading.Timer(0.2, lambda: os.kill(os.getpid(), signal.SIGTERM)).start()
+            real_cleanup(*a)
+
+        backend._cleanup = cleanup_with_a_signal  # type: ignore[method-assign]
+        with pytest.raises(StepCancelled, match="while cleaning up"):
+            backend.run(_step(tmp_path))
+        _assert_cleaned_up(api)
+
+
 def test_403_names_the_missing_verb_and_resource(tmp_path: Path) -> None:
     with FakeApiServer(Scenario(errors={("POST", "jobs"): [403]})) as api:
         with pytest.raises(RbacDenied) as exc:
