@@ -33,6 +33,7 @@ import fcntl
 import json
 import os
 import resource
+import signal
 import socket
 import struct
 import sys
@@ -56,6 +57,7 @@ MS_PRIVATE = 0x40000
 MS_RELATIME = 0x200000
 MS_STRICTATIME = 0x1000000
 MNT_DETACH = 0x2
+PR_SET_PDEATHSIG = 1
 CLONE_NEWNS = 0x00020000
 CLONE_NEWCGROUP = 0x02000000
 CLONE_NEWUTS = 0x04000000
@@ -75,6 +77,7 @@ _libc.mount.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctype
 _libc.umount2.argtypes = [ctypes.c_char_p, ctypes.c_int]
 _libc.sethostname.argtypes = [ctypes.c_char_p, ctypes.c_size_t]
 _libc.unshare.argtypes = [ctypes.c_int]
+_libc.prctl.argtypes = [ctypes.c_int, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong, ctypes.c_ulong]
 
 
 class SetupError(Exception):
@@ -303,6 +306,17 @@ def prepare(cfg: Config) -> list[str]:
     return tail(cfg, exe)
 
 
+def die_with_launcher(launcher_pid: int) -> None:
+    """SIGKILL this process (and so, through ``--kill-child``, the sandbox) if the launcher dies.
+
+    Survives the exec of the tail; checked against the launcher's pid to close
+    the race where the launcher died before the request was made.
+    """
+    _check(_libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0), "set parent-death signal")
+    if os.getppid() != launcher_pid:
+        raise SetupError("the launcher exited during set-up")
+
+
 def run_in_child(cfg: Config) -> None:
     """Called between fork and exec in the launcher (subprocess ``preexec_fn``): set up, then exec the tail.
 
@@ -312,6 +326,7 @@ def run_in_child(cfg: Config) -> None:
     status = cfg["status_fd"]
     os.set_inheritable(status, False)
     try:
+        die_with_launcher(cfg["launcher_pid"])
         enter(cfg["userns"], cfg["uid"], cfg["gid"])
         argv = prepare(cfg)
         os.execve(argv[0], argv, cfg["env"])  # noqa: S606 - the tail, no shell
@@ -326,6 +341,7 @@ def main() -> None:
     status = cfg["status_fd"]
     os.set_inheritable(status, False)  # closes at exec: "K" then EOF means the tail started
     try:
+        die_with_launcher(cfg["launcher_pid"])  # the unshare binary exec'd us: still the launcher's child
         argv = prepare(cfg)
     except Exception as exc:  # noqa: BLE001 - any failure must refuse, never run unconfined
         os.write(status, b"E" + str(exc).encode("utf-8", "replace"))

@@ -30,10 +30,8 @@ import logging
 import secrets
 import signal
 import sys
-import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any, TypeVar
@@ -41,6 +39,7 @@ from typing import IO, Any, TypeVar
 from kfp_gates.components.common.errors import ConfigError, InfrastructureError, KfpGatesError
 
 from . import manifests
+from ._signals import StepCancelled, cancel_on_signals, signals_deferred
 from .interface import IsolationBackend, StepOutcome, StepSpec
 from .staging import decode_from_log, pack, unpack
 
@@ -56,10 +55,6 @@ _ABSENT = object()
 
 class RbacDenied(ConfigError):
     """The API server answered 403: the launcher's identity lacks one RBAC permission."""
-
-
-class StepCancelled(InfrastructureError):
-    """The launcher received SIGTERM/SIGINT; everything it created was removed."""
 
 
 @dataclass(frozen=True)
@@ -269,11 +264,11 @@ class KubernetesBackend(IsolationBackend):
         self.run_id = kstep.run_id
         start = time.monotonic()
         created: dict[str, str] = {}
-        with _cancel_on_signals():
+        with cancel_on_signals():
             try:
                 return self._run(step, kstep, archive, start, created)
             finally:
-                with _signals_deferred() as pending:
+                with signals_deferred() as pending:
                     self._cleanup(kstep, created)
                 if pending:  # a signal during cleanup: honour it now that nothing is left behind
                     raise StepCancelled(f"received {signal.Signals(pending[0]).name} while cleaning up")
@@ -511,42 +506,6 @@ def _raise_for_waiting(pod: Any) -> None:
                 f"container {cs.name} cannot start: {waiting.reason}: {waiting.message or ''}".rstrip(": "),
                 hint="check the image digest and the cluster's pull access",
             )
-
-
-@contextmanager
-def _cancel_on_signals() -> Iterator[None]:
-    """Turn SIGTERM (a cancelled KFP run, a deleted pod) into StepCancelled, so cleanup runs."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def _handler(signum: int, frame: object) -> None:
-        raise StepCancelled(f"received {signal.Signals(signum).name}; cancelling the step and cleaning up")
-
-    previous = signal.signal(signal.SIGTERM, _handler)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
-
-
-@contextmanager
-def _signals_deferred() -> Iterator[list[int]]:
-    """Hold SIGTERM/SIGINT while cleaning up, so a second signal cannot leave objects behind.
-
-    Yields the list of signals that arrived meanwhile.
-    """
-    pending: list[int] = []
-    if threading.current_thread() is not threading.main_thread():
-        yield pending
-        return
-    prev_term = signal.signal(signal.SIGTERM, lambda s, f: pending.append(s))
-    prev_int = signal.signal(signal.SIGINT, lambda s, f: pending.append(s))
-    try:
-        yield pending
-    finally:
-        signal.signal(signal.SIGTERM, prev_term)
-        signal.signal(signal.SIGINT, prev_int)
 
 
 def run_label_selector(run_id: str) -> str:

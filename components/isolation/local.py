@@ -48,6 +48,7 @@ from typing import Any
 from kfp_gates.components.common.errors import ConfigError, InfrastructureError, InputNotFoundError
 
 from . import _nsinit
+from ._signals import cancel_on_signals
 from .interface import IsolationBackend, StepOutcome, StepSpec
 
 NSINIT = Path(__file__).with_name("_nsinit.py")
@@ -245,9 +246,11 @@ class LocalNamespaceBackend(IsolationBackend):
                 "gid": os.getgid(),
                 "unshare": _tool(UNSHARE, "unshare"),
                 "setpriv": _tool(SETPRIV, "setpriv"),
+                "launcher_pid": os.getpid(),
             }
             try:
-                outcome = self._execute(step, config, read, write)
+                with cancel_on_signals():
+                    outcome = self._execute(step, config, read, write)
             finally:
                 os.close(read)
             if staging is not None and step.output is not None:

@@ -321,3 +321,28 @@ def test_config_error_on_404_namespace(tmp_path: Path) -> None:
     with FakeApiServer(Scenario(errors={("POST", "jobs"): [404]})) as api:
         with pytest.raises(ConfigError, match="not found"):
             _backend(api).run(_step(tmp_path))
+
+
+def test_cli_launch_sigterm_cleans_up_and_exits_3(tmp_path: Path) -> None:
+    """A cancelled KFP run: the launcher process gets SIGTERM while the step runs."""
+    import subprocess
+    import sys
+
+    with FakeApiServer(Scenario(hang=True)) as api:
+        exe = Path(sys.executable).with_name("kfp-gates")
+        env = {k: v for k, v in os.environ.items() if not k.startswith("KFP_GATES_")}
+        env["KFP_GATES_IMAGE"] = HELPER
+        proc = subprocess.Popen(
+            [str(exe), "launch", "--image", IMAGE, "--namespace", "ml",
+             "--kubeconfig", str(_kubeconfig(tmp_path, api.url)), "--timeout", "300", "--", "sleep", "1000"],
+            cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )  # fmt: skip
+        deadline = time.monotonic() + 30
+        while not api.cluster.calls("GET", "pods/log") and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert api.cluster.calls("PATCH", "jobs"), "the Job never started"
+        proc.send_signal(signal.SIGTERM)
+        out, err = proc.communicate(timeout=60)
+        assert proc.returncode == 3, (out, err)
+        assert "SIGTERM" in err and "Traceback" not in err
+        assert api.cluster.objects == {}

@@ -22,6 +22,7 @@ import pytest
 
 from kfp_gates.components.common.policy import GatePolicy
 from kfp_gates.components.isolation import _nsinit, gate, local
+from kfp_gates.components.isolation._signals import StepCancelled
 from kfp_gates.components.isolation.interface import Limits, StepOutcome, StepSpec
 from kfp_gates.components.isolation.local import IsolationUnavailable, LocalNamespaceBackend, UnisolatedBackend
 
@@ -371,3 +372,43 @@ def test_process_and_cpu_time_limits(tmp_path: Path) -> None:
     spin = sandbox(tmp_path, "while :; do :; done", limits=Limits(cpu_seconds=1), timeout=30)
     assert spin.outcome.exit_code in (128 + signal.SIGXCPU, 128 + signal.SIGKILL), spin
     assert not spin.outcome.timed_out and time.monotonic() - t0 < 25
+
+
+def _marker() -> str:
+    return f"{int(time.time() * 1000) % 100000 + 2000}.75"
+
+
+def test_sigterm_to_the_launcher_kills_the_step(tmp_path: Path) -> None:
+    marker = _marker()
+    timer = threading.Timer(1.0, lambda: os.kill(os.getpid(), signal.SIGTERM))
+    timer.start()
+    with pytest.raises(StepCancelled, match="SIGTERM"):
+        sandbox(tmp_path, f"sleep {marker} & sleep {marker}", timeout=60)
+    timer.join()
+    time.sleep(0.2)
+    assert _processes_with(marker) == []
+
+
+@pytest.mark.parametrize("fast", [True, False], ids=["fast-path", "script-path"])
+def test_a_killed_launcher_takes_the_step_with_it(tmp_path: Path, fast: bool) -> None:
+    import subprocess
+    import sys
+
+    marker = _marker()
+    code = (
+        "from kfp_gates.components.isolation.local import LocalNamespaceBackend\n"
+        "from kfp_gates.components.isolation.interface import StepSpec\n"
+        f"LocalNamespaceBackend(fast={fast}).run(StepSpec(argv=('sh', '-c', 'sleep {marker} & sleep {marker}'),"
+        " env={'PATH': '/usr/bin:/bin'}, timeout=120))\n"
+    )
+    launcher = subprocess.Popen([sys.executable, "-c", code])
+    deadline = time.monotonic() + 20
+    while not _processes_with(marker) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert _processes_with(marker), "the step did not start"
+    launcher.kill()  # SIGKILL: no handler, no cleanup code runs in the launcher
+    launcher.wait()
+    deadline = time.monotonic() + 10
+    while _processes_with(marker) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert _processes_with(marker) == []
