@@ -33,7 +33,6 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import IO, Any, TypeVar
 
 from kfp_gates.components.common.errors import ConfigError, InfrastructureError, KfpGatesError
@@ -511,8 +510,3 @@ def _raise_for_waiting(pod: Any) -> None:
 def run_label_selector(run_id: str) -> str:
     """The label selector of every object of one run (``kubectl delete all,netpol,cm -l ...``)."""
     return f"{manifests.RUN_LABEL}={run_id}"
-
-
-def unpack_outputs(text: str, dest: Path) -> list[str]:
-    """Unpack an outbox log into ``dest`` (exposed for tests and for manual recovery)."""
-    return unpack(decode_from_log(text), dest)
