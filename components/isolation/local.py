@@ -32,10 +32,12 @@ from __future__ import annotations
 
 import atexit
 import json
+import logging
 import os
 import select
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import tempfile
@@ -51,12 +53,14 @@ from . import _nsinit
 from ._signals import cancel_on_signals
 from .interface import IsolationBackend, StepOutcome, StepSpec
 
+log = logging.getLogger(__name__)
 NSINIT = Path(__file__).with_name("_nsinit.py")
 UNSHARE = "/usr/bin/unshare"
 SETPRIV = "/usr/bin/setpriv"
 NOBODY = (65534, 65534)
 # Where credentials and host sockets usually live; replaced by empty directories.
 DEFAULT_HIDE = ("/run", "/home", "/root", "/media", "/mnt", "/srv", "/etc/kubernetes", "/var/lib/kubelet")
+_PRIVATE_TMP = ("/tmp", "/var/tmp")  # noqa: S108 - replaced by private tmpfs inside the sandbox
 _NO_NAMESPACES_HINT = (
     "allow user namespaces (sysctl kernel.unprivileged_userns_clone=1 / user.max_user_namespaces>0, "
     "or a container runtime that permits unshare), or in the fast-track tier set gates.isolation.isolation: none"
@@ -212,6 +216,14 @@ class LocalNamespaceBackend(IsolationBackend):
     def run(self, step: StepSpec) -> StepOutcome:
         inputs = [_existing(p) for p in step.inputs]
         root_mode = os.geteuid() == 0
+        if root_mode:
+            for path in inputs:
+                problem = _closed_to_others(path, (*self.hide, *_PRIVATE_TMP))
+                if problem:
+                    log.warning(
+                        "input %s: %s; the step runs as uid %d (the launcher is root) and cannot read it",
+                        path, problem, self.run_as[0],
+                    )  # fmt: skip
         staging: Path | None = None
         outputs: list[list[str]] = []
         try:
@@ -410,6 +422,25 @@ class UnisolatedBackend(IsolationBackend):
             isolated=False,
             details={"network": "host", "filesystem": "host", "warning": "NOT ISOLATED"},
         )
+
+
+def _closed_to_others(path: Path, masked: Sequence[str]) -> str | None:
+    """Why a user with no relation to the file could not read ``path`` (None when it could).
+
+    Bound at its own path, an input is reached through its parents: those under
+    a mask (private /tmp, hidden paths) are recreated open inside the sandbox,
+    the others are the host's own and must be searchable by others.
+    """
+    for parent in reversed(path.parents):
+        if any(parent == Path(m) or Path(m) in parent.parents for m in masked):
+            continue
+        if not os.stat(parent).st_mode & stat.S_IXOTH:
+            return f"directory {parent} is not searchable by others"
+    mode = os.stat(path).st_mode
+    need = stat.S_IROTH | (stat.S_IXOTH if stat.S_ISDIR(mode) else 0)
+    if mode & need != need:
+        return "not readable by others"
+    return None
 
 
 def _absolute(path: str, what: str) -> str:

@@ -412,3 +412,34 @@ def test_a_killed_launcher_takes_the_step_with_it(tmp_path: Path, fast: bool) ->
     while _processes_with(marker) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert _processes_with(marker) == []
+
+
+def test_readability_check_for_a_root_launcher(tmp_path: Path) -> None:
+    private = tmp_path / "private"
+    private.mkdir(mode=0o700)
+    data = private / "data.csv"
+    data.write_text("x\n")
+    data.chmod(0o644)
+    assert "not searchable by others" in (local._closed_to_others(data, masked=()) or "")
+    # Under /tmp the parents are recreated open inside the sandbox: only the file's own mode counts.
+    assert local._closed_to_others(data, masked=("/tmp",)) is None
+    data.chmod(0o600)
+    assert local._closed_to_others(data, masked=("/tmp",)) == "not readable by others"
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only a root launcher runs the step as another uid")
+def test_root_launcher_warns_about_inputs_the_step_cannot_read(tmp_path: Path, caplog) -> None:
+    private = tmp_path / "private"
+    private.mkdir(mode=0o700)  # fine: recreated open inside the sandbox's private /tmp
+    (private / "ok.csv").write_text("ok\n")
+    (private / "secret.csv").write_text("secret\n")
+    (private / "secret.csv").chmod(0o600)
+    with caplog.at_level("WARNING", logger="kfp_gates.components.isolation.local"):
+        r = sandbox(
+            tmp_path,
+            f"cat {private}/ok.csv; cat {private}/secret.csv; echo rc=$?",
+            inputs=(private / "ok.csv", private / "secret.csv"),
+        )
+    assert r.out.splitlines() == ["ok", "rc=1"], r  # as promised: nobody cannot read a 0600 file
+    assert "secret.csv: not readable by others" in caplog.text
+    assert "ok.csv" not in caplog.text
