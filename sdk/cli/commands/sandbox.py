@@ -47,8 +47,12 @@ def _run(args: argparse.Namespace) -> int:
 
     from kfp_gates.components.isolation.gate import backend_for, launch
 
+    from kfp_gates.components.common.errors import InputNotFoundError
+
     policy = _isolation.policy(args)
     workdir = Path(args.workdir).absolute() if args.workdir else Path.cwd()
+    if not workdir.is_dir():
+        raise InputNotFoundError("working directory not found", where=str(workdir), hint="check --workdir")
     home = Path(os.environ.get("HOME", "/root")).absolute()
     step = _isolation.step_spec(args, policy)
     # The working directory is readable inside, except a home directory itself

@@ -68,6 +68,7 @@ def test_bad_input_and_usage_exit_2(cli) -> None:
     assert r.code == 2 and "no command given" in r.err
     assert cli("sandbox", "--timeout", "soon", "--", "true").code == 2
     assert cli("sandbox", "--memory", "lots", "--", "true").code == 2
+    assert cli("sandbox", "--workdir", "no/such/dir", "--", "true").code == 2
 
 
 def test_unknown_command_inside_is_refused_before_running(cli) -> None:
