@@ -45,9 +45,8 @@ def _run(args: argparse.Namespace) -> int:
     from dataclasses import replace
     from pathlib import Path
 
-    from kfp_gates.components.isolation.gate import backend_for, launch
-
     from kfp_gates.components.common.errors import InputNotFoundError
+    from kfp_gates.components.isolation.gate import backend_for, launch
 
     policy = _isolation.policy(args)
     workdir = Path(args.workdir).absolute() if args.workdir else Path.cwd()
