@@ -7,7 +7,18 @@ PIP    := $(BIN)/python -m pip --disable-pip-version-check -q
 # Reinstall whenever the dependency inputs change.
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml setup.py constraints.txt 2>/dev/null | sha256sum | cut -c1-16)
 
-.PHONY: install demo test test-fast lint constraints clean
+.PHONY: install sysdeps demo test test-fast lint constraints clean
+
+# System tools the gates and their tests use: git/ssh-keygen/gpg (source integrity),
+# unshare/setpriv and a system python3 (local isolation sandbox), java (Spark engine).
+# Present on this project's machines; installed from Debian packages when missing (as root).
+SYSTOOLS := git:git ssh-keygen:openssh-client gpg:gnupg unshare:util-linux setpriv:util-linux java:default-jre-headless
+sysdeps:
+	@missing=""; for pair in $(SYSTOOLS); do tool=$${pair%%:*}; pkg=$${pair#*:}; \
+	  command -v $$tool >/dev/null 2>&1 || missing="$$missing $$pkg"; done; \
+	test -x /usr/bin/python3 || missing="$$missing python3"; \
+	if [ -n "$$missing" ]; then echo "installing system packages:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; fi
 
 $(STAMP): pyproject.toml setup.py constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -15,7 +26,7 @@ $(STAMP): pyproject.toml setup.py constraints.txt
 	@rm -f $(VENV)/.installed-*
 	@touch $@
 
-install: $(STAMP)
+install: sysdeps $(STAMP)
 
 demo: install
 	$(BIN)/python -m kfp_gates.pipelines.demo
