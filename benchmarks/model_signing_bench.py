@@ -253,19 +253,19 @@ def main() -> int:
 
     print("\n| data | tool | op | wall s | GiB/s | % of all-core sha256 | GiB per cpu-s vs 1-core sha256 | peak MiB |")
     print("| --- | --- | --- | ---: | ---: | ---: | ---: | ---: |")
-    for d, t, o, s, g, p, e, m in rows:
-        print(f"| {d} | {t} | {o} | {s:.2f} | {g:.2f} | {p:.0f}% | {e:.0f}% | {m:.0f} |")
+    for d, t, o, sec, g, p, e, m in rows:
+        print(f"| {d} | {t} | {o} | {sec:.2f} | {g:.2f} | {p:.0f}% | {e:.0f}% | {m:.0f} |")
     print(f"\nsha256 ceiling: {one:.2f} GiB/s per core, {alln:.2f} GiB/s on {cores} cores (openssl speed -evp sha256)")
     if "big" in summary:
-        s = summary["big"]
+        big = summary["big"]
         for op in ("sign", "verify"):
-            pct = 4 / s[f"kfp-gates/{op}"] / alln * 100
+            pct = 4 / big[f"kfp-gates/{op}"] / alln * 100
             print(f"target big file {op}: {pct:.0f}% of the {cores}-core sha256 limit (target >= 90%)")
     if "tiny" in summary:
-        s = summary["tiny"]
+        tiny = summary["tiny"]
         for op in ("sign", "verify"):
             print(
-                f"target tiny files {op}: {s[f'upstream/{op}'] / s[f'kfp-gates/{op}']:.1f}x faster than upstream "
+                f"target tiny files {op}: {tiny[f'upstream/{op}'] / tiny[f'kfp-gates/{op}']:.1f}x faster than upstream "
                 "(target >= 4x)"
             )
     peak = max(m for _, t, *_rest, m in rows if t == "kfp-gates")

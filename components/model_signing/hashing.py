@@ -329,7 +329,7 @@ def _hash_mapped(fd: int, start: int, length: int, h: Any, progress: Progress | 
 
 
 class _Unit(NamedTuple):
-    index: int
+    slot: int  # position in the result list
     path: str
     start: int
     length: int
@@ -368,7 +368,7 @@ def _run_units(units: list[_Unit], hash_type: str, workers: int, progress: Progr
 
     def run(task: list[_Unit]) -> None:
         for u in task:
-            digests[u.index] = _hash_range(u.path, u.start, u.length, hash_type, local, progress)
+            digests[u.slot] = _hash_range(u.path, u.start, u.length, hash_type, local, progress)
 
     if workers <= 1 or not tasks:
         run(small)
