@@ -89,28 +89,149 @@ def ephemeral_context() -> Any:
     return gx.get_context(mode="ephemeral", project_config=config, cloud_mode=False)
 
 
-@contextmanager
-def no_dataframe_fingerprint() -> Iterator[None]:
-    """Skip GX's whole-dataframe md5 fingerprint while a pandas batch is created.
+def _no_decimal_in_typed_array(original: Any) -> Any:
+    """GX's Decimal probe, answered without a Python loop when the array cannot hold Decimals."""
 
-    ``PandasExecutionEngine.get_batch_data_and_markers`` hashes every cell of
-    the frame (``pd.util.hash_pandas_object`` + md5) whenever the frame is
-    under ``HASH_THRESHOLD`` (1e9 bytes) and stores the digest only as the
-    informational batch marker ``pandas_data_fingerprint``. Nothing in GX reads
-    that marker back (no cache, no metric, no identity depends on it), and GX
-    already takes the no-fingerprint branch for frames over the threshold.
-    Setting the threshold to 0 takes that same branch for every frame. The
-    gate binds its verdict to the sha256 of the file's bytes instead, which is
-    stronger (cryptographic, covers the bytes rather than the parsed values)
-    and is computed streaming in constant memory.
+    def probe(data: Any) -> bool:
+        dtype = getattr(data, "dtype", None)
+        if dtype is not None and getattr(dtype, "kind", "O") != "O":
+            # Only an object array can hold decimal.Decimal instances; a numeric,
+            # boolean, string or datetime array never does.
+            return False
+        return bool(original(data))
+
+    return probe
+
+
+def _single_column_domain(original: Any) -> Any:
+    """``get_compute_domain`` that hands a single-column metric only its column."""
+
+    def get_compute_domain(self: Any, domain_kwargs: dict, domain_type: Any,
+                           accessor_keys: Any = None) -> tuple[Any, dict, dict]:
+        data, compute_kwargs, accessor_kwargs = original(self, domain_kwargs, domain_type, accessor_keys)
+        column = accessor_kwargs.get("column")
+        if str(getattr(domain_type, "value", domain_type)) == "column" and isinstance(column, str) \
+                and getattr(data, "ndim", 0) == 2 and data.shape[1] > 1 and column in data.columns:
+            # Row conditions were applied above; the index is kept, so masks still align.
+            data = data[[column]]
+        return data, compute_kwargs, accessor_kwargs
+
+    return get_compute_domain
+
+
+_narrow = threading.local()
+
+
+def _narrowing_domain_records(original: Any) -> Any:
+    """``get_domain_records`` that returns only the hinted column while a column-values metric runs."""
+
+    def get_domain_records(self: Any, domain_kwargs: dict) -> Any:
+        data = original(self, domain_kwargs)
+        column = getattr(_narrow, "column", None)
+        if isinstance(column, str) and getattr(data, "ndim", 0) == 2 and column in data.columns:
+            return data[[column]]
+        return data
+
+    return get_domain_records
+
+
+def _column_values_hint(original: Any) -> Any:
+    """Wrap GX's ``_pandas_column_map_condition_values`` so its domain records are narrowed to its column."""
+    import functools
+
+    @functools.wraps(original)
+    def metric_fn(cls: Any, execution_engine: Any, metric_domain_kwargs: dict, metric_value_kwargs: dict,
+                  metrics: dict, **kwargs: Any) -> Any:
+        accessor = metrics["unexpected_condition"][2]
+        _narrow.column = accessor.get("column") if isinstance(accessor, dict) else None
+        try:
+            return original(cls, execution_engine, metric_domain_kwargs, metric_value_kwargs, metrics, **kwargs)
+        finally:
+            _narrow.column = None
+
+    metric_fn.metric_fn_type = getattr(original, "metric_fn_type", None)  # type: ignore[attr-defined]
+    return metric_fn
+
+
+@contextmanager
+def fast_paths() -> Iterator[None]:
+    """Skip four per-run costs of GX's pandas engine that do not check anything.
+
+    1. The whole-dataframe fingerprint. ``PandasExecutionEngine.get_batch_data_and_markers``
+       hashes every cell (``pd.util.hash_pandas_object`` + md5) whenever the frame is
+       under ``HASH_THRESHOLD`` (1e9 bytes), and it runs twice per validation (when the
+       batch is made and again inside ``Batch.validate``). The digest is only stored as
+       the informational batch marker ``pandas_data_fingerprint``; nothing in GX reads
+       it back (no cache, metric or identity depends on it), and GX already skips it
+       for frames over the threshold. A threshold of 0 takes that same, shipped branch
+       for every frame. The gate binds its verdict to the sha256 of the file's bytes
+       instead: cryptographic, over the bytes rather than the parsed values, streamed.
+    2. ``great_expectations.util.does_ndarray_contain_decimal_dtype``, called by the
+       mean, sum and standard-deviation metrics, tests ``isinstance(v, Decimal)`` for
+       every value in a Python loop (about 1 s per million rows). The replacement
+       answers ``False`` at once for arrays whose dtype is not ``object`` (which cannot
+       hold ``Decimal`` objects) and calls GX's own function otherwise: same answer.
+    3. Column metrics get the whole frame as their compute domain and then drop the
+       column's nulls with ``df[df[column].notnull()]``, which copies *every* column
+       (about 0.1 s and the size of the whole frame per expectation). A metric on the
+       COLUMN domain reads only its own column (that is what the domain means; the
+       index-list results that read other columns use ``get_domain_records``, which is
+       not changed, and the gate asks for BASIC results anyway), so it is handed
+       ``df[[column]]``: same rows, same index, one column.
+    4. The same whole-frame copy happens where a column expectation collects its few
+       unexpected values (``_pandas_column_map_condition_values``, registered for every
+       ``*.unexpected_values`` pandas metric). That function reads nothing but
+       ``df[column]``; while it runs, ``get_domain_records`` returns ``df[[column]]``.
+
+    All are restored on exit; a lock keeps concurrent validations from interleaving.
     """
     import_gx()
+    from great_expectations import util as gx_util
     from great_expectations.execution_engine import pandas_execution_engine as pee
 
     with _lock:
-        saved = pee.HASH_THRESHOLD
+        saved_threshold = pee.HASH_THRESHOLD
+        saved_probe = gx_util.does_ndarray_contain_decimal_dtype
+        engine = pee.PandasExecutionEngine
+        saved_domain = engine.__dict__["get_compute_domain"]
+        saved_records = engine.__dict__["get_domain_records"]
+        saved_providers = _hint_column_value_metrics()
         pee.HASH_THRESHOLD = 0
+        gx_util.does_ndarray_contain_decimal_dtype = _no_decimal_in_typed_array(saved_probe)
+        engine.get_compute_domain = _single_column_domain(saved_domain)  # type: ignore[method-assign]
+        engine.get_domain_records = _narrowing_domain_records(saved_records)  # type: ignore[method-assign]
         try:
             yield
         finally:
-            pee.HASH_THRESHOLD = saved
+            pee.HASH_THRESHOLD = saved_threshold
+            gx_util.does_ndarray_contain_decimal_dtype = saved_probe
+            engine.get_compute_domain = saved_domain  # type: ignore[method-assign]
+            engine.get_domain_records = saved_records  # type: ignore[method-assign]
+            _restore_providers(saved_providers)
+
+
+def _hint_column_value_metrics() -> dict[str, tuple[Any, Any]]:
+    """Wrap the pandas providers of every ``*.unexpected_values`` metric that use GX's shared
+    ``_pandas_column_map_condition_values``; return what to restore."""
+    from great_expectations.expectations import registry
+    from great_expectations.expectations.metrics.map_metric_provider import (
+        column_map_condition_auxilliary_methods as aux,
+    )
+
+    original = aux._pandas_column_map_condition_values
+    wrapped = _column_values_hint(original)
+    saved: dict[str, tuple[Any, Any]] = {}
+    for name, definition in registry._registered_metrics.items():
+        providers = definition.get("providers") or {}
+        entry = providers.get("PandasExecutionEngine")
+        if entry is not None and entry[1] is original:
+            saved[name] = entry
+            providers["PandasExecutionEngine"] = (entry[0], wrapped)
+    return saved
+
+
+def _restore_providers(saved: dict[str, tuple[Any, Any]]) -> None:
+    from great_expectations.expectations import registry
+
+    for name, entry in saved.items():
+        registry._registered_metrics[name]["providers"]["PandasExecutionEngine"] = entry
