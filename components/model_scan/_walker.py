@@ -165,6 +165,8 @@ class Import:
     name: str
     offset: int
     opcode: str
+    # builtins.getattr is judged where it is called, not where it is imported (see _getattr_call).
+    deferred: bool = False
 
 
 @dataclass
@@ -441,17 +443,22 @@ class Walker:
                     elif op == 0x81:  # NEWOBJ
                         args = stack.pop()
                         cls = stack[-1]
+                        if type(cls) is Global and cls.dotted in _GETATTR:
+                            imports.append(Import(cls.module, cls.name, r.offset(pos), "NEWOBJ"))
                         stack[-1] = Obj(cls, args)
                         res.calls += 1
                         pos += 1
                     elif op == 0x52:  # REDUCE
                         args = stack.pop()
                         func = stack[-1]
-                        stack[-1] = Obj(func, args)
                         res.calls += 1
-                        if self.on_reduce is not None and type(func) is Global:
-                            self.pos = pos
-                            self.on_reduce(self, func, args, r.offset(pos))
+                        if type(func) is Global and func.name == "getattr" and func.dotted in _GETATTR:
+                            stack[-1] = _getattr_call(imports, args, r.offset(pos))
+                        else:
+                            stack[-1] = Obj(func, args)
+                            if self.on_reduce is not None and type(func) is Global:
+                                self.pos = pos
+                                self.on_reduce(self, func, args, r.offset(pos))
                         pos += 1
                     elif op == 0x62:  # BUILD
                         state = stack.pop()
@@ -477,7 +484,7 @@ class Walker:
                             g = Global("<unresolved>", f"{_describe(module)}.{_describe(name)}", r.offset(pos))
                         else:
                             g = Global(text(module, "module name"), text(name, "global name"), r.offset(pos))
-                        imports.append(Import(g.module, g.name, g.offset, "STACK_GLOBAL"))
+                        imports.append(Import(g.module, g.name, g.offset, "STACK_GLOBAL", g.dotted in _GETATTR))
                         stack[-1] = g
                         pos += 1
                     elif op == 0x63:  # GLOBAL
@@ -492,7 +499,7 @@ class Walker:
                             raise Truncated
                         nm, p3 = got
                         g = Global(text(mod, "module name"), text(nm, "global name"), r.offset(pos))
-                        imports.append(Import(g.module, g.name, g.offset, "GLOBAL"))
+                        imports.append(Import(g.module, g.name, g.offset, "GLOBAL", g.dotted in _GETATTR))
                         stack.append(g)
                         pos = p3
                     elif op == 0x69:  # INST
@@ -523,13 +530,18 @@ class Walker:
                         stack = metastack.pop()
                         if not items:
                             raise Corrupt("OBJ without a class", r.offset(pos))
-                        stack.append(Obj(items[0], tuple(items[1:])))
+                        if type(items[0]) is Global and items[0].dotted in _GETATTR:  # OBJ calls non-classes
+                            stack.append(_getattr_call(imports, tuple(items[1:]), r.offset(pos)))
+                        else:
+                            stack.append(Obj(items[0], tuple(items[1:])))
                         res.calls += 1
                         pos += 1
                     elif op == 0x92:  # NEWOBJ_EX
                         kwargs = stack.pop()
                         args = stack.pop()
                         cls = stack[-1]
+                        if type(cls) is Global and cls.dotted in _GETATTR:
+                            imports.append(Import(cls.module, cls.name, r.offset(pos), "NEWOBJ_EX"))
                         stack[-1] = Obj(cls, (args, kwargs))
                         res.calls += 1
                         pos += 1
@@ -734,6 +746,28 @@ class Walker:
 
 
 _LINE_OPS = frozenset(b"ILFSVgpP")
+_GETATTR = frozenset({"builtins.getattr", "__builtin__.getattr"})
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z").match
+
+
+def _getattr_call(imports: list[Import], args: Any, offset: int) -> Any:
+    """``getattr(cls, "name")`` as pickle writes it for methods of classes (``ZoneInfo._unpickle``).
+
+    When the object is a resolved global and the name a plain (non-dunder) identifier, the call is
+    the dotted global ``module.cls.name``: it is recorded as that import, judged like any other, and
+    the result is that global (so a later REDUCE on it resolves too). Any other use of ``getattr`` -
+    on a computed object, with a computed or special name - is recorded as the denylisted
+    ``builtins.getattr`` itself.
+    """
+    if type(args) is tuple and len(args) == 2 and type(args[0]) is Global and type(args[1]) is bytes:
+        attr = args[1].decode("utf-8", "replace")
+        if _IDENTIFIER(attr) and not (attr.startswith("__") and attr.endswith("__")):
+            target = args[0]
+            g = Global(target.module, f"{target.name}.{attr}", offset)
+            imports.append(Import(g.module, g.name, offset, "getattr"))
+            return g
+    imports.append(Import("builtins", "getattr", offset, "REDUCE (getattr on a computed object or name)"))
+    return Obj(Global("builtins", "getattr", offset), args)
 # Opcodes that push a constant (or a shared container stand-in) and have no operand.
 _CONSTS: dict[int, Any] = {0x4E: None, 0x88: True, 0x89: False, 0x29: (), 0x5D: LIST0, 0x7D: DICT0, 0x8F: SET}
 # One or more BININT1/BININT2/BININT/BINFLOAT/NONE/NEWTRUE/NEWFALSE opcodes followed by APPENDS.

@@ -313,6 +313,8 @@ class ModelScanner:
         for s in streams:
             seen: dict[tuple[str, str], int] = {}
             for imp in s.imports:
+                if imp.deferred:
+                    continue  # judged at its call sites (the walker records each call as an import)
                 key = (imp.module, imp.name)
                 if key in seen:
                     seen[key] += 1

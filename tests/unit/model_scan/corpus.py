@@ -217,6 +217,17 @@ def malicious() -> dict[str, bytes]:
             b"\x80\x04" + _sbu("builtins") + _sbu("getattr") + b"\x93" + _sbu("posix") + _sbu("system") + b"\x86R."
         ),
         "builtins.__import__": lambda: _call("builtins", "__import__", "os"),
+        "getattr on a module reached through an allowlisted package": lambda: (
+            b"\x80\x04" + _sbu("builtins") + _sbu("getattr") + b"\x93" + _sbu("sklearn.base") + _sbu("np") + b"\x93"
+            + _sbu("load") + b"\x86R" + _sbu("/tmp/x.npy") + b"\x85R."
+        ),
+        "getattr of a dunder attribute": lambda: (
+            b"\x80\x04" + _sbu("builtins") + _sbu("getattr") + b"\x93" + _sbu("collections") + _sbu("OrderedDict")
+            + b"\x93" + _sbu("__init__") + b"\x86R."
+        ),
+        "getattr called through OBJ": lambda: (
+            b"\x80\x02(cbuiltins\ngetattr\nU\x05posixU\x06systemo."
+        ),
         "subprocess.Popen via INST": lambda: b"(S'id'\nisubprocess\nPopen\n.",
         "subprocess.check_output via OBJ": lambda: b"\x80\x02(csubprocess\ncheck_output\n]U\x02idao.",
         "subprocess.Popen via NEWOBJ": lambda: b"\x80\x02csubprocess\nPopen\n]X\x02\x00\x00\x00ida\x85\x81.",
@@ -399,6 +410,9 @@ def benign(light: bool = False) -> dict[str, bytes]:
              "t": pd.date_range("2024-01-01", periods=3, tz="UTC")}
         ),
         "pandas_series": pd.Series([1.0, 2.0], index=pd.MultiIndex.from_tuples([("a", 1), ("b", 2)])),
+        "pandas_tz_nullable": pd.DataFrame(
+            {"t": pd.date_range("2024-01-01", periods=2, tz="Europe/Berlin"), "i": pd.array([1, None], dtype="Int64")}
+        ),
         "stdlib_values": {"od": collections.OrderedDict(a=1), "set": {1, 2}, "fs": frozenset({3}),
                           "dt": datetime.datetime(2024, 1, 1, tzinfo=datetime.UTC), "d": datetime.date(2024, 1, 1),
                           "td": datetime.timedelta(1), "dec": decimal.Decimal("1.5"),

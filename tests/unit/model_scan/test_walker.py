@@ -145,3 +145,16 @@ def test_number_list_fast_path_keeps_semantics() -> None:
     w = Walker(Reader.from_bytes(keys))
     value = w.walk().value
     assert value.items == [b"0", b"1"] and value.count == 3
+
+
+def test_getattr_on_a_global_resolves_to_a_dotted_import() -> None:
+    data = (b"\x80\x04" + _sbu("builtins") + _sbu("getattr") + b"\x93" + _sbu("zoneinfo") + _sbu("ZoneInfo") + b"\x93"
+            + _sbu("_unpickle") + b"\x86R" + _sbu("Europe/Berlin") + b"K\x01\x86R.")
+    w = Walker(Reader.from_bytes(data))
+    w.walk()
+    got = [(i.module, i.name, i.opcode, i.deferred) for i in w.streams[0].imports]
+    assert got == [
+        ("builtins", "getattr", "STACK_GLOBAL", True),
+        ("zoneinfo", "ZoneInfo", "STACK_GLOBAL", False),
+        ("zoneinfo", "ZoneInfo._unpickle", "getattr", False),
+    ]
