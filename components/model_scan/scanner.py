@@ -312,9 +312,12 @@ class ModelScanner:
         """Judge every import of the walked streams and add findings (one per global and stream)."""
         for s in streams:
             seen: dict[tuple[str, str], int] = {}
+            resolved_getattr = any(i.opcode == "getattr" for i in s.imports)
             for imp in s.imports:
-                if imp.deferred:
-                    continue  # judged at its call sites (the walker records each call as an import)
+                if imp.deferred and resolved_getattr:
+                    # getattr is judged at its call sites (each call is recorded as the dotted global it
+                    # names). Imported but never called that way, it is judged as itself: dangerous.
+                    continue
                 key = (imp.module, imp.name)
                 if key in seen:
                     seen[key] += 1

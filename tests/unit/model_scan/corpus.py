@@ -225,6 +225,9 @@ def malicious() -> dict[str, bytes]:
             b"\x80\x04" + _sbu("builtins") + _sbu("getattr") + b"\x93" + _sbu("collections") + _sbu("OrderedDict")
             + b"\x93" + _sbu("__init__") + b"\x86R."
         ),
+        "getattr imported and passed as a value": lambda: _dumps(
+            _Reduce(functools.partial, _G("builtins", "getattr"), "x"), protocol=4
+        ),
         "getattr called through OBJ": lambda: (
             b"\x80\x02(cbuiltins\ngetattr\nU\x05posixU\x06systemo."
         ),
