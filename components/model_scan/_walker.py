@@ -46,6 +46,7 @@ LIST_CAP = 1 << 16  # items of a list kept for inspection (torch storage keys); 
 DICT_CAP = 1 << 12
 INLINE_BYTES_CAP = 64 << 20  # byte strings kept for nested-pickle scans; longer ones are skipped
 LINE_CAP = 1 << 20  # longest protocol-0 text operand accepted
+MAX_MARKS = 100_000  # open MARKs; real pickles nest a few dozen, a file of "(((" would cost 56 bytes each
 
 
 class _Mark:
@@ -355,6 +356,8 @@ class Walker:
                             if m is not None:
                                 pos = m.end()
                                 continue
+                        if len(metastack) >= MAX_MARKS:
+                            raise LimitExceeded(f"more than {MAX_MARKS} nested MARKs", r.offset(pos))
                         metastack.append(stack)
                         stack = []
                         pos += 1

@@ -158,3 +158,10 @@ def test_getattr_on_a_global_resolves_to_a_dotted_import() -> None:
         ("zoneinfo", "ZoneInfo", "STACK_GLOBAL", False),
         ("zoneinfo", "ZoneInfo._unpickle", "getattr", False),
     ]
+
+
+def test_mark_nesting_is_bounded() -> None:
+    from kfp_gates.components.model_scan.errors import LimitExceeded
+
+    with pytest.raises(LimitExceeded):
+        Walker(Reader.from_bytes(b"\x80\x04" + b"(" * 200_000 + b"N.")).walk()
