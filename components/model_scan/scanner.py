@@ -47,6 +47,7 @@ NOT_ANALYSED = "KFPG-MS-NOT-ANALYSED"
 KERAS_LAMBDA = "KFPG-MS-KERAS-LAMBDA"
 # A Keras model config (HDF5 attribute or .keras config.json) that declares a Lambda layer:
 # loading it deserialises Python bytecode (marshal) unless safe_mode is on.
+_IMPORTABLE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*\Z").match
 _KERAS_LAMBDA = re.compile(rb'"class_name"\s*:\s*"(?:keras\.layers\.)?Lambda"')
 
 TORCH_MAGIC = 0x1950A86A20F9469CFC6C
@@ -444,7 +445,10 @@ class ModelScanner:
                     self.policy.judge(i.module, i.name).verdict is Verdict.DANGEROUS for s in streams for i in s.imports
                 )
             else:
-                looks_like_pickle = any(s.imports or s.calls for s in streams)
+                # Binary data: a call, or an import of a name a loader could actually import.
+                looks_like_pickle = any(s.calls for s in streams) or any(
+                    _IMPORTABLE(i.module) and _IMPORTABLE(i.name) for s in streams for i in s.imports
+                )
             if looks_like_pickle:
                 rep.format = "pickle"
                 self._record(where, streams, rep)

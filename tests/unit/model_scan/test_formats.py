@@ -224,3 +224,12 @@ def test_old_joblib_without_alignment_and_import_like_array_bytes(monkeypatch: p
     report = ModelScanner().scan_bytes(buf.getvalue(), "old.joblib")
     assert report.findings == []
     assert report.files[0].walked == len(buf.getvalue())
+
+
+def test_binary_that_only_resembles_an_import_is_an_unknown_format() -> None:
+    # 'c' then bytes that no loader could import, then a newline: not a pickle, just binary data
+    findings = ModelScanner().scan_bytes(b"c\x00\xff\x10\n\x01\x02\n\xfe\xfd" * 4, "w.bin").findings
+    assert [f.id for f in findings] == [s.UNKNOWN_FORMAT]
+    # ... while an importable name followed by garbage is reported as a (broken) pickle
+    findings = ModelScanner().scan_bytes(b"cposix\nsystem\n\xfe\xfd\x00", "w.bin").findings
+    assert {f.id for f in findings} == {s.DANGEROUS, s.UNPARSABLE}
