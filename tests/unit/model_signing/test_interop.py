@@ -95,3 +95,23 @@ def test_certificate_signatures_interoperate_both_ways(model, chain, tmp_path) -
     ).sign(model, theirs)
     for sig in (ours, theirs):
         verify_model(model, sig, CertificateVerifier.from_files([chain.root_cert]))
+
+
+def test_upstream_signature_that_allows_symlinks_follows_links_inside_the_model_only(model, keypair, tmp_path) -> None:
+    (model / "latest.json").symlink_to("config.json")
+    sig = tmp_path / "links.sig"
+    model_signing.signing.Config().use_elliptic_key_signer(private_key=keypair.private).set_hashing_config(
+        model_signing.hashing.Config().set_allow_symlinks(True)
+    ).sign(model, sig)
+    verifier = PublicKeyVerifier.from_file(keypair.public)
+    verify_model(model, sig, verifier)
+    (model / "latest.json").unlink()
+    (model / "latest.json").symlink_to("tokenizer/vocab.txt")  # redirected inside the model
+    with pytest.raises(ModelIntegrityError, match=r"modified file: latest\.json"):
+        verify_model(model, sig, verifier)
+    outside = tmp_path / "outside.json"
+    outside.write_bytes((model / "config.json").read_bytes())  # same bytes, but outside the model
+    (model / "latest.json").unlink()
+    (model / "latest.json").symlink_to(outside)
+    with pytest.raises(ModelIntegrityError, match=r"symlink swapped in: latest\.json"):
+        verify_model(model, sig, verifier)
