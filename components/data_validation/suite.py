@@ -196,10 +196,11 @@ def known_expectation_types() -> list[str]:
 def _domain_object(spec: ExpectationSpec) -> Any:
     import_gx()
     from great_expectations.expectations.expectation_configuration import ExpectationConfiguration
+    from great_expectations.expectations.metadata_types import FailureSeverity
 
     kwargs = {k: v for k, v in spec.kwargs.items() if k not in _GATE_CONTROLLED}
     config = ExpectationConfiguration(type=spec.type, kwargs=kwargs, meta=dict(spec.meta),
-                                      severity=spec.severity, id=spec.id)
+                                      severity=FailureSeverity(spec.severity), id=spec.id)
     return config.to_domain_obj()
 
 

@@ -71,10 +71,10 @@ def validate_data(
     """
     clock = Clock()
     opts = options or ValidationOptions()
-    path = check_readable(data)
+    path = check_readable(Path(data))
     fmt = detect_format(path, opts.data_format)
     csv_options = opts.csv or default_csv_options(path)
-    spec = suite if isinstance(suite, Suite) else load_suite(suite)
+    spec = suite if isinstance(suite, Suite) else load_suite(Path(suite))
     runner = engine or make_engine(opts.engine)
     before = _identity(path)
     digest = sha256_file(path)
