@@ -166,6 +166,13 @@ def finding_for(o: ExpectationOutcome, name: str) -> Finding:
         message += f"; expected {expected}"
     if o.partial_unexpected:
         message += f"; e.g. {', '.join(repr(v) for v in o.partial_unexpected)}"
+    missing, extra = _column_mismatch(o.details)
+    field = spec.column
+    if missing or extra:
+        # A table expectation on the column set: name the columns, so a dropped column is named.
+        message += "".join([f"; missing column(s): {', '.join(map(repr, missing))}" if missing else "",
+                            f"; unexpected column(s): {', '.join(map(repr, extra))}" if extra else ""])
+        field = ",".join(missing + extra)
     data: dict[str, Any] = {
         "expectation_type": spec.type,
         "expectation_index": spec.index,
@@ -181,10 +188,25 @@ def finding_for(o: ExpectationOutcome, name: str) -> Finding:
     }
     if o.error:
         data["error"] = o.error
+    if o.details is not None:
+        data["details"] = o.details
     if spec.id:
         data["aliases"] = [spec.id]
     return Finding(id=finding_id(spec), severity=severity, message=message,
-                   location=Location(path=name, field=spec.column, line=None), data=data)
+                   location=Location(path=name, field=field or None), data=data)
+
+
+def _column_mismatch(details: Any) -> tuple[list[str], list[str]]:
+    """(missing, unexpected) column names from GX's details of a column-set/ordered-list expectation."""
+    if not isinstance(details, dict):
+        return [], []
+    mismatched = details.get("mismatched")
+    if isinstance(mismatched, dict):
+        return ([str(c) for c in mismatched.get("missing") or []],
+                [str(c) for c in mismatched.get("unexpected") or []])
+    if isinstance(mismatched, list):  # ordered list: positions; name the expected columns not found there
+        return sorted({str(m.get("Expected")) for m in mismatched if isinstance(m, dict) and m.get("Expected")}), []
+    return [], []
 
 
 def _json_expected(spec: ExpectationSpec) -> dict[str, Any]:
@@ -216,7 +238,9 @@ def _metadata(suite: Suite, run: EngineRun | None, engine: str, fmt: str, findin
     passed = sum(1 for r in rows if r["status"] == "pass")
     total = len(rows)
     failing_columns = sorted({c for r in rows if r["status"] in ("fail", "error") and r["column"]
-                              for c in str(r["column"]).split(",")})
+                              for c in str(r["column"]).split(",")}
+                             | {c for f in findings if f.location and f.location.field and not f.data.get("column")
+                                for c in f.location.field.split(",")})
     return {
         "engine": engine,
         "data_format": fmt,

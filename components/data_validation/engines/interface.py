@@ -36,6 +36,7 @@ class ExpectationOutcome:
     missing_count: int | None = None
     partial_unexpected: tuple[Any, ...] = ()
     error: str | None = None
+    details: Any = None  # GX's "details" (e.g. missing/unexpected columns of a table expectation)
 
 
 @dataclass(frozen=True)
@@ -149,6 +150,7 @@ def outcomes_from_gx(suite: Suite, gx_result: Any, columns: Sequence[str], max_v
             unexpected_percent=None if pct is None else round(float(pct), 6),
             missing_count=_int(r.get("missing_count")),
             partial_unexpected=tuple(json_safe(v) for v in list(partial)[:max_values]) if max_values else (),
+            details=json_safe(r.get("details")) if r.get("details") is not None else None,
         ))
     return tuple(out)
 

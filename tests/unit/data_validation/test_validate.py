@@ -168,3 +168,27 @@ def test_file_changed_during_validation_blocks(write):
     result = validate_data(write("d.csv", DATA), _suite(AGE), engine=_TamperingEngine())
     assert result.decision.value == "fail"
     assert [f.id for f in result.findings] == ["DV-DATA-CHANGED"]
+
+
+def test_column_set_expectation_names_the_dropped_column(write):
+    suite = _suite({"type": "expect_table_columns_to_match_set",
+                    "kwargs": {"column_set": ["id", "age", "city", "comment", "salary"], "exact_match": True}})
+    result = validate_data(write("d.csv", DATA.replace(",comment", ",remark")), suite)
+    (finding,) = result.findings
+    assert finding.id == "expect_table_columns_to_match_set"
+    assert "missing column(s): 'comment', 'salary'" in finding.message
+    assert "unexpected column(s): 'remark'" in finding.message
+    assert finding.location.field == "comment,salary,remark"
+    assert result.metadata["failing_columns"] == ["comment", "remark", "salary"]
+
+
+def test_demo_steps_reach_their_expected_verdicts(tmp_path):
+    from kfp_gates.pipelines.demo import SAMPLES
+    from kfp_gates.pipelines.demo_steps.data_validation import STEPS
+
+    policy = GatePolicy.load(SAMPLES / "policy.yaml")
+    assert [s.expect for s in STEPS] == ["pass", "fail"]
+    for step in STEPS:
+        result = step.run(policy, tmp_path)
+        assert result.decision.value == step.expect, [f.message for f in result.findings]
+    assert {f.location.field for f in result.findings} == {"sepal_length", "species", "sample_id"}
