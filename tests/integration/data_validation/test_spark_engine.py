@@ -91,3 +91,16 @@ def test_parquet_on_spark(spark, tmp_path):
     suite = parse_suite(json.dumps({"name": "p", "expectations": SUITE.to_json_dict()["expectations"][2:]}))
     result = validate_data(path, suite, engine=SparkEngine(spark))
     assert result.decision.value == "pass", [f.message for f in result.findings]
+
+
+def test_cli_engine_spark_exit_code_and_findings(cli, tmp_path):
+    path = _defective_csv(tmp_path / "d.csv")
+    suite = tmp_path / "suite.json"
+    suite.write_text(json.dumps(SUITE.to_json_dict()))
+    res = cli("validate-data", str(path), "--suite", str(suite), "--engine", "spark", "--format", "json",
+              "--report-dir", str(tmp_path / "rep"), env={"KFP_GATES_SPARK_MASTER": "local[1]"})
+    assert res.code == 1, res
+    result = json.loads(res.out)
+    assert result["metadata"]["engine"] == "spark"
+    assert "expect_column_values_to_be_unique:id" in {f["id"] for f in result["findings"]}
+    assert (tmp_path / "rep" / "report.html").exists()
