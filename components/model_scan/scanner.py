@@ -421,8 +421,12 @@ class ModelScanner:
             return
         self._rest_of_streams(where, walker, rep)
 
-    def _scan_headerless(self, where: _Where, fmt: Format, reader: Reader, rep: FileReport) -> None:
-        """Text or unknown bytes. Protocol 0/1 pickles have no header: walk, and judge what happened."""
+    def _scan_headerless(self, where: _Where, fmt: Format, reader: Reader, rep: FileReport, *,
+                         quiet: bool = False) -> None:
+        """Text or unknown bytes. Protocol 0/1 pickles have no header: walk, and judge what happened.
+
+        ``quiet``: bytes known to be data (torch storages) are not reported as an unknown format.
+        """
         head = reader.buf[:1] if reader.buf else b""
         if not head:
             try:
@@ -431,7 +435,8 @@ class ModelScanner:
             except Truncated:
                 return
         if head[0] not in formats.OPCODES:
-            self._unknown_format(where, fmt)
+            if not quiet:
+                self._unknown_format(where, fmt)
             return
         walker = self._new_walker(where, reader)
         try:
@@ -453,7 +458,7 @@ class ModelScanner:
                 rep.format = "pickle"
                 self._record(where, streams, rep)
                 self._stream_error(where, exc, "pickle stream")
-            else:
+            elif not quiet:
                 self._unknown_format(where, fmt)
             return
         rep.format = "pickle"
@@ -582,10 +587,17 @@ class ModelScanner:
             with zf.open(info) as member:
                 head = member.read(formats.HEAD)
                 fmt = formats.detect(head, info.file_size)
-                if is_storage and fmt is not Format.PICKLE:
-                    # torch tensor storage: raw numbers that torch.load never unpickles
-                    self.report.files.append(FileReport(where.path, inner.member, "pytorch-storage", info.file_size))
-                    self._budget -= info.file_size
+                if is_storage:
+                    # torch tensor storage: raw numbers that torch.load never unpickles. Its bytes may
+                    # still start like a pickle header by chance; then it is walked, and reported only
+                    # if it really reads as one (a valid stream, or a call / importable name before failing).
+                    rep = FileReport(where.path, inner.member, "pytorch-storage", info.file_size)
+                    self.report.files.append(rep)
+                    if fmt is Format.PICKLE:
+                        reader = Reader(fh=_Counting(_Prepend(head, member), self), size=None)
+                        self._scan_headerless(inner, Format.UNKNOWN, reader, rep, quiet=True)
+                    else:
+                        self._budget -= info.file_size
                     return
                 counted = _Counting(_Prepend(head, member), self)
                 if info.file_size <= IN_MEMORY_MAX:

@@ -233,3 +233,12 @@ def test_binary_that_only_resembles_an_import_is_an_unknown_format() -> None:
     # ... while an importable name followed by garbage is reported as a (broken) pickle
     findings = ModelScanner().scan_bytes(b"cposix\nsystem\n\xfe\xfd\x00", "w.bin").findings
     assert {f.id for f in findings} == {s.DANGEROUS, s.UNPARSABLE}
+
+
+def test_torch_storage_that_starts_like_a_pickle_header_is_still_data() -> None:
+    from .corpus import _torch_data_pkl, _torch_zip
+
+    floats = struct.pack("<4f", 1, 2, 3, 4)
+    storage = b"\x80\x02" + floats * 8  # random-looking tensor bytes that begin with PROTO 2
+    data = _torch_zip("archive", _torch_data_pkl(), {"archive/data/7": storage})
+    assert _ids(data) == set()
