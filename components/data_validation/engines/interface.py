@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from kfp_gates.components.common.redact import redact
+
 from ..readers import CsvOptions, DataFormat
 from ..suite import ExpectationSpec, Suite
 
@@ -68,7 +70,8 @@ def json_safe(value: Any, depth: int = 0) -> Any:
     if depth > 4:
         return _clip(repr(value))
     if value is None or isinstance(value, bool | int | str):
-        return _clip(value) if isinstance(value, str) else value
+        # Values come from the data: credentials in them are redacted before they reach a report.
+        return _clip(redact(value)) if isinstance(value, str) else value
     if isinstance(value, float):
         return None if math.isnan(value) else (str(value) if math.isinf(value) else value)
     if isinstance(value, decimal.Decimal):
@@ -76,7 +79,7 @@ def json_safe(value: Any, depth: int = 0) -> Any:
     if isinstance(value, _dt.datetime | _dt.date | _dt.time):
         return value.isoformat()
     if isinstance(value, bytes):
-        return _clip(value.hex())
+        return _clip(value.hex())  # hex cannot carry a credential's text shape; keep it short
     if isinstance(value, dict):
         items = list(value.items())[:50]
         return {str(k): json_safe(v, depth + 1) for k, v in items}

@@ -192,3 +192,14 @@ def test_demo_steps_reach_their_expected_verdicts(tmp_path):
         result = step.run(policy, tmp_path)
         assert result.decision.value == step.expect, [f.message for f in result.findings]
     assert {f.location.field for f in result.findings} == {"sepal_length", "species", "sample_id"}
+
+
+def test_credentials_in_unexpected_values_are_redacted(write):
+    from kfp_gates.components.data_validation.report import render_html, render_markdown
+
+    leaked = "AKIAIOSFODNN7EXAMPLE"
+    result = validate_data(write("d.csv", f"id,city\n1,Oslo\n2,{leaked}\n"), _suite(CITY))
+    assert result.decision.value == "fail"
+    for text in (result.to_json(), render_html(result), render_markdown(result)):
+        assert leaked not in text
+    assert result.findings[0].data["partial_unexpected_values"] == ["[REDACTED]"]
