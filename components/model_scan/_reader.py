@@ -56,7 +56,12 @@ class Reader:
 
     @classmethod
     def from_bytes(cls, data: bytes) -> Reader:
-        return cls(data=bytes(data))
+        """A reader over bytes in memory, read in windows like a file.
+
+        Windows (not one buffer) give the walker regular refill points, where it checks
+        its bounds (stack size) without a test on every opcode.
+        """
+        return cls(fh=io.BytesIO(data), size=len(data))
 
     # ------------------------------------------------------------------
     def offset(self, pos: int) -> int:

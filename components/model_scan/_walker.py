@@ -46,6 +46,7 @@ LIST_CAP = 1 << 16  # items of a list kept for inspection (torch storage keys); 
 DICT_CAP = 1 << 12
 INLINE_BYTES_CAP = 64 << 20  # byte strings kept for nested-pickle scans; longer ones are skipped
 LINE_CAP = 1 << 20  # longest protocol-0 text operand accepted
+MAX_STACK = 10_000_000  # values on the stack (80 MB of references); real pickles batch by 1000
 MAX_MARKS = 100_000  # open MARKs; real pickles nest a few dozen, a file of "(((" would cost 56 bytes each
 
 
@@ -672,6 +673,9 @@ class Walker:
                     raise Corrupt("stack underflow", r.offset(pos)) from None
                 if r.eof:
                     raise Truncated(r.offset(min(pos, lim))) from None
+                if len(stack) + sum(map(len, metastack)) > MAX_STACK:
+                    # Checked at each window refill (every 1 MiB) rather than on every push.
+                    raise LimitExceeded(f"more than {MAX_STACK} values on the unpickler stack", r.offset(pos)) from None
                 want = max(need, 16)
                 need = 0
                 pos = r.fill(pos, want, partial=True)

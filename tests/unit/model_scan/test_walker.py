@@ -165,3 +165,12 @@ def test_mark_nesting_is_bounded() -> None:
 
     with pytest.raises(LimitExceeded):
         Walker(Reader.from_bytes(b"\x80\x04" + b"(" * 200_000 + b"N.")).walk()
+
+
+def test_stack_size_is_bounded_at_window_refills(monkeypatch: pytest.MonkeyPatch) -> None:
+    from kfp_gates.components.model_scan import _walker
+    from kfp_gates.components.model_scan.errors import LimitExceeded
+
+    monkeypatch.setattr(_walker, "MAX_STACK", 1000)
+    with pytest.raises(LimitExceeded):
+        Walker(Reader.from_bytes(b"\x80\x04" + b"N" * (3 << 20) + b".")).walk()
