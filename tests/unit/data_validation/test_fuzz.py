@@ -87,3 +87,22 @@ def test_ragged_rows_are_found_at_their_line(rows):
                 raise AssertionError(f"ragged row at line {first_bad} was accepted")
     finally:
         path.unlink()
+
+
+@FUZZ
+@given(content=st.one_of(
+    st.lists(st.sampled_from([b'{"a": 1}', b'{"a": "x"}', b"{", b"[1]", b"\n", b"\xff", b'{"b": null}', b" "]),
+             max_size=20).map(b"\n".join),
+    st.binary(max_size=120)))
+def test_json_lines_never_crash(content):
+    path = _tmp(content)
+    try:
+        table = read_table(path, "jsonl")
+    except DataUnreadable as exc:
+        assert exc.problem.reason
+        if exc.problem.line is not None:
+            assert 1 <= exc.problem.line <= content.count(b"\n") + 1
+    else:
+        assert table.num_rows >= 1
+    finally:
+        path.unlink()

@@ -115,3 +115,27 @@ def test_suggested_suite_blocks_each_defect(dataset, defect, baselines, tmp_path
     bad = tmp_path / f"{dataset}-{defect}.csv"
     df.to_csv(bad, index=False)
     _assert_blocks_naming(validate_data(bad, suite_path), column)
+
+
+def test_raw_sklearn_csv_with_its_metadata_line_is_unreadable_at_line_2(iris_suite):
+    """sklearn's own wine_data.csv starts with a metadata line ("178,13,class_0,class_1,class_2", 5 fields)
+    before 13-feature + target rows: read as a CSV with a header, the data is ragged from line 2 on."""
+    import sklearn
+
+    raw = Path(sklearn.__file__).parent / "datasets" / "data" / "wine_data.csv"
+    result = validate_data(raw, iris_suite)
+    assert result.decision.value == "fail"
+    (finding,) = result.findings
+    assert finding.id == "DV-UNREADABLE-DATA" and finding.location.line == 2
+    assert finding.data["kind"] == "ragged" and "14 fields" in finding.message
+
+
+def test_raw_sklearn_iris_csv_reads_but_fails_the_suite_naming_columns(iris_suite):
+    """sklearn's own iris.csv has a 5-field metadata line as its header: readable, but none of the
+    suite's columns exist, and each expectation says which column is missing."""
+    import sklearn
+
+    raw = Path(sklearn.__file__).parent / "datasets" / "data" / "iris.csv"
+    result = validate_data(raw, iris_suite)
+    assert result.decision.value == "fail"
+    assert {"sepal_length", "species", "sample_id"} <= set(result.metadata["failing_columns"])
