@@ -12,6 +12,8 @@ import os
 from pathlib import Path
 from typing import Any
 
+from kfp_gates.components.common.errors import ConfigError, InfrastructureError
+
 from .._gx import disable_network_features, ephemeral_context
 from ..readers import (
     CsvOptions,
@@ -58,8 +60,19 @@ class SparkEngine(ValidationEngine):
 
     @property
     def spark(self) -> Any:
+        """The session; raises InfrastructureError (exit 3) when Spark cannot be started or reached."""
         if self._spark is None:
-            self._spark = local_session()
+            try:
+                self._spark = local_session()
+            except ImportError:
+                raise ConfigError("the Spark engine needs pyspark", hint="pip install 'kfp-gates[spark]'") from None
+            except Exception as exc:  # noqa: BLE001 - py4j/pyspark raise many types for "no JVM, no master"
+                raise InfrastructureError(
+                    f"cannot start or reach Spark ({type(exc).__name__})",
+                    where=os.environ.get("KFP_GATES_SPARK_MASTER") or "local[*]",
+                    hint="the Spark engine needs Java 17+ (JAVA_HOME) and, on a cluster, a reachable "
+                    "$KFP_GATES_SPARK_MASTER; or use --engine pandas",
+                ) from None
         return self._spark
 
     def read(self, path: Path, fmt: DataFormat, options: CsvOptions) -> Any:

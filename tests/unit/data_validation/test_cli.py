@@ -84,3 +84,11 @@ def test_suggest_suite_round_trip(cli, write, tmp_path):
     assert {"expect_column_values_to_be_unique:id", "expect_column_values_to_be_in_set:kind",
             "expect_column_values_to_be_between:x"} <= ids
     assert cli("suggest-suite", str(tmp_path / "nope.csv"), "-o", str(out)).code == 2
+
+
+def test_spark_engine_without_java_is_an_infrastructure_error(cli, write):
+    suite = write("suite.json", SUITE)
+    res = cli("validate-data", str(write("ok.csv", "age\n1\n")), "--suite", str(suite), "--engine", "spark",
+              env={"JAVA_HOME": "/nonexistent-java", "PATH": "/usr/local/bin:/bin"})
+    assert res.code == 3, res
+    assert "cannot start or reach Spark" in res.err and "Traceback" not in res.err
