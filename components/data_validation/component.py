@@ -68,7 +68,7 @@ def validate_data(
         parse_suite(suite, name="suite"),
         settings=GateSettings.from_effective(effective),
         options=options,
-        subject_name=dataset.name or path.name,
+        subject_name=dataset.uri or dataset.name or path.name,  # the URI names the exact artifact
     )
     Path(result.path).write_text(gate_result.to_json(), encoding="utf-8")
     Path(html_report.path).write_text(render_html(gate_result), encoding="utf-8")

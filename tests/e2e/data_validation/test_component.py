@@ -73,6 +73,7 @@ def test_failing_data_publishes_reports_and_blocks_training(kfp_local, tmp_path)
                    "expect_column_values_to_be_in_set:label"}
     import hashlib
     assert result["subject"]["digest"]["sha256"] == hashlib.sha256(DEFECTIVE.encode()).hexdigest()
+    assert result["subject"]["name"].endswith("/prepare/dataset")  # the artifact's URI
 
     html = _reports(kfp_local, "html_report")[0].read_text()
     assert "FAIL" in html and "age" in html
