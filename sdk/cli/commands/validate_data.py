@@ -47,7 +47,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--suite", metavar="SUITE", default=None,
                    help="expectation suite, JSON or YAML (default: the policy's data_validation.suite)")
     p.add_argument("--report-dir", metavar="DIR", default=None,
-                   help="write report.html, report.md, result.json and metrics.json here")
+                   help="write report.html, report.md, result.json, evidence.json (in-toto) and metrics.json here")
     p.add_argument("--engine", choices=ENGINES, default=None,
                    help="pandas (default) or spark (PySpark local mode, or $KFP_GATES_SPARK_MASTER)")
     p.add_argument("--max-values", type=int, default=None, metavar="N",
@@ -62,6 +62,7 @@ def _run(args: argparse.Namespace) -> int:
     import json
 
     from kfp_gates.components.common.errors import ConfigError
+    from kfp_gates.components.common.evidence import statement_json
     from kfp_gates.components.common.gate import GateSettings
     from kfp_gates.components.common.policy import DataValidationSection
     from kfp_gates.components.data_validation import ValidationOptions, validate_data
@@ -86,5 +87,6 @@ def _run(args: argparse.Namespace) -> int:
         write_text(out / "report.html", render_html(result))
         write_text(out / "report.md", render_markdown(result))
         write_text(out / "result.json", result.to_json() + "\n")
+        write_text(out / "evidence.json", statement_json(result))
         write_text(out / "metrics.json", json.dumps(metrics(result), indent=2) + "\n")
     return emit([result], args)

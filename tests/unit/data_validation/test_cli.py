@@ -21,8 +21,10 @@ def test_pass_fail_and_reports(cli, write, tmp_path):
     result = json.loads((tmp_path / "out.json").read_text())
     assert result["decision"] == "fail"
     assert {f["id"] for f in result["findings"]} == {"expect_column_values_to_be_between:age"}
-    for name in ("report.html", "report.md", "result.json", "metrics.json"):
+    for name in ("report.html", "report.md", "result.json", "metrics.json", "evidence.json"):
         assert (tmp_path / "rep" / name).stat().st_size > 0
+    statement = json.loads((tmp_path / "rep" / "evidence.json").read_text())
+    assert statement["subject"][0]["digest"]["sha256"] == result["subject"]["digest"]["sha256"]
     assert json.loads((tmp_path / "rep" / "metrics.json").read_text())["expectations_failed"] == 1
 
 
