@@ -234,6 +234,9 @@ def test_no_namespaces_means_no_run(tmp_path: Path, monkeypatch) -> None:
         raise _nsinit.SetupError("cannot create namespaces (unshare): Operation not permitted (errno EPERM)")
 
     monkeypatch.setattr(_nsinit, "enter", refuse)
+    # The fast path is only taken in a single-threaded launcher; threads left by earlier tests in
+    # the same session (HTTP servers, client pools) would route this test to the script path.
+    monkeypatch.setattr(local.threading, "active_count", lambda: 1)
     out = tmp_path / "out"
     with pytest.raises(IsolationUnavailable, match="cannot create namespaces") as exc:
         sandbox(tmp_path, f"echo ran > {out}/ran", output=out)
