@@ -7,7 +7,7 @@ PIP    := $(BIN)/python -m pip --disable-pip-version-check -q
 # Reinstall whenever the dependency inputs change.
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml setup.py constraints.txt 2>/dev/null | sha256sum | cut -c1-16)
 
-.PHONY: install sysdeps demo test test-fast lint constraints clean
+.PHONY: install sysdeps demo test test-fast lint bench constraints clean
 
 # System tools the gates and their tests use: git/ssh-keygen/gpg (source integrity),
 # unshare/setpriv and a system python3 (local isolation sandbox), java (Spark engine).
@@ -48,8 +48,14 @@ lint: install
 	PYTHONPATH=.mypy_tree $(BIN)/lint-imports
 	$(BIN)/mypy -p kfp_gates.components -p kfp_gates.sdk -p kfp_gates.pipelines
 
+# Benchmarks (numbers go to benchmarks/RESULTS.md); the bench extra adds the scanners compared against.
+bench: install
+	$(PIP) install -c constraints.txt -e '.[test,lint,bench]'
+	for b in benchmarks/*_bench.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
+
 # Refresh the pins after changing dependencies in pyproject.toml.
 constraints: install
+	$(PIP) install -c constraints.txt -e '.[test,lint,bench]'
 	$(BIN)/python -m pip freeze --exclude-editable | grep -v '^kfp-gates' > constraints.txt
 
 clean:
