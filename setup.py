@@ -19,6 +19,8 @@ for folder, name in ROOTS.items():
 setup(
     packages=packages,
     package_dir=package_dir,
-    package_data={"": ["*.json", "*.yaml", "*.yml", "*.rego", "*.csv", "*.zip", "*.gz", "*.md", "LICENSE*", "py.typed"]},
+    package_data={
+        "": ["*.json", "*.yaml", "*.yml", "*.rego", "*.csv", "*.zip", "*.gz", "*.md", "LICENSE*", "py.typed"]
+    },
     include_package_data=True,
 )

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import json
 
-from kfp_gates.components.common.formats import FORMATS, render, render_html, render_markdown, render_sarif, render_table
+from kfp_gates.components.common.formats import (
+    FORMATS,
+    render,
+    render_html,
+    render_markdown,
+    render_sarif,
+    render_table,
+)
 from kfp_gates.components.common.result import AppliedWaiver, Finding, Location
 
 from .test_result import make_result
@@ -28,7 +35,11 @@ def test_sarif_has_rules_levels_locations_and_suppressions():
     doc = json.loads(render_sarif([r]))
     assert doc["version"] == "2.1.0"
     run = doc["runs"][0]
-    assert {rule["id"] for rule in run["tool"]["driver"]["rules"]} == {"KFPG-PICKLE-DANGEROUS", "PYSEC-2024-1", "PYSEC-9"}
+    assert {rule["id"] for rule in run["tool"]["driver"]["rules"]} == {
+        "KFPG-PICKLE-DANGEROUS",
+        "PYSEC-2024-1",
+        "PYSEC-9",
+    }
     levels = {res["ruleId"]: res["level"] for res in run["results"]}
     assert levels == {"KFPG-PICKLE-DANGEROUS": "error", "PYSEC-2024-1": "note", "PYSEC-9": "error"}
     by_id = {res["ruleId"]: res for res in run["results"]}

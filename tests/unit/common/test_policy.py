@@ -103,7 +103,9 @@ def test_isolation_none_only_in_fast_track():
 
 
 def test_sections_override_tier_defaults():
-    doc = HEAD + "tier: standard\ngates:\n  source_integrity:\n    required: true\n    on_fail: block\n    fail_on: low\n"
+    doc = (
+        HEAD + "tier: standard\ngates:\n  source_integrity:\n    required: true\n    on_fail: block\n    fail_on: low\n"
+    )
     g = GatePolicy.parse(doc).gate("source_integrity")
     assert (g.required, g.on_fail, g.fail_on) == (True, "block", Severity.LOW)
 
@@ -114,7 +116,9 @@ def test_tier_table_covers_every_gate():
     assert all(on_fail == "block" for _, on_fail in TIER_DEFAULTS["critical"].values())
 
 
-@pytest.mark.parametrize(("text", "seconds"), [("90d", 90 * 86400), ("12h", 43200), ("30m", 1800), ("2w", 1209600), (45, 45)])
+@pytest.mark.parametrize(
+    ("text", "seconds"), [("90d", 90 * 86400), ("12h", 43200), ("30m", 1800), ("2w", 1209600), (45, 45)]
+)
 def test_durations(text, seconds):
     assert parse_duration(text) == timedelta(seconds=seconds)
 

@@ -66,7 +66,16 @@ def test_child_logger_records_are_redacted_by_the_handler_filter():
 def test_common_token_shapes_are_redacted_without_registration(text):
     out = redact.redact(text)
     assert "[REDACTED]" in out
-    for secret_part in ("CAESIJ3b2F", "AbCdEfGhIj", "c2lnbmF0dX", "9f8e7d6c5b", "AKIAIOSFOD", "wJalrXUtnF", "ghp_abcdef", "MHcCAQEEIBx"):
+    for secret_part in (
+        "CAESIJ3b2F",
+        "AbCdEfGhIj",
+        "c2lnbmF0dX",
+        "9f8e7d6c5b",
+        "AKIAIOSFOD",
+        "wJalrXUtnF",
+        "ghp_abcdef",
+        "MHcCAQEEIBx",
+    ):
         assert secret_part not in out
 
 

@@ -10,13 +10,13 @@ import pytest
 from pydantic import ValidationError
 
 from kfp_gates.components.common.digest import sha256_bytes
+from kfp_gates.components.common.errors import UnsafeInputError
 from kfp_gates.components.common.evidence import (
     PREDICATE_TYPE,
     STATEMENT_TYPE,
     from_statement,
     to_statement,
 )
-from kfp_gates.components.common.errors import UnsafeInputError
 from kfp_gates.components.common.result import (
     Finding,
     GateResult,
