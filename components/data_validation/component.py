@@ -42,6 +42,7 @@ def validate_data(
 
     from kfp_gates.components.common.gate import GateSettings
     from kfp_gates.components.common.policy import GatePolicy
+    from kfp_gates.components.common.publish import publish
     from kfp_gates.components.data_validation import ValidationOptions, parse_suite, validate_data
     from kfp_gates.components.data_validation.readers import CsvOptions, detect_format
     from kfp_gates.components.data_validation.report import metrics as gate_metrics
@@ -70,11 +71,14 @@ def validate_data(
         options=options,
         subject_name=dataset.uri or dataset.name or path.name,  # the URI names the exact artifact
     )
-    Path(result.path).write_text(gate_result.to_json(), encoding="utf-8")
-    Path(html_report.path).write_text(render_html(gate_result), encoding="utf-8")
-    Path(markdown_report.path).write_text(render_markdown(gate_result), encoding="utf-8")
-    for key, value in gate_metrics(gate_result).items():
-        metrics.log_metric(key, value)
-    verdict = gate_result.decision.value
-    print(f"kfp-gates: data_validation verdict {verdict} for sha256:{gate_result.subject.sha256}")
-    return verdict
+    return publish(
+        gate_result,
+        result_path=result.path,
+        html_path=html_report.path,
+        markdown_path=markdown_report.path,
+        metrics=metrics,
+        extra_metrics=gate_metrics(gate_result),
+        result_metadata=result.metadata,
+        html_renderer=render_html,
+        markdown_renderer=render_markdown,
+    )

@@ -16,14 +16,14 @@ from kfp_gates.components._image import IMAGE
 @dsl.component(base_image=IMAGE, install_kfp_package=False)
 def scan_dependencies(
     result: dsl.Output[dsl.Artifact],
-    report_html: dsl.Output[dsl.HTML],
-    report_markdown: dsl.Output[dsl.Markdown],
+    html_report: dsl.Output[dsl.HTML],
+    markdown_report: dsl.Output[dsl.Markdown],
     metrics: dsl.Output[dsl.Metrics],
     sarif: dsl.Output[dsl.Artifact],
     sbom: dsl.Output[dsl.Artifact],
     sources: dsl.Input[dsl.Artifact] = None,
     requirements: str = "",
-    policy_yaml: str = "",
+    policy: str = "",
     tier: str = "standard",
     advisories: str = "",
     scan_environment: bool = False,
@@ -41,12 +41,13 @@ def scan_dependencies(
     import site
     import tempfile
 
-    from kfp_gates.components.common.formats import render_html, render_markdown, render_sarif
+    from kfp_gates.components.common.formats import render_sarif
     from kfp_gates.components.common.policy import GatePolicy
+    from kfp_gates.components.common.publish import publish
     from kfp_gates.components.dependency_scan.engine import scan_inputs
     from kfp_gates.components.dependency_scan.sbom import render_cyclonedx
 
-    policy = GatePolicy.parse(policy_yaml, "policy_yaml") if policy_yaml.strip() else GatePolicy.default(tier)
+    gate_policy = GatePolicy.parse(policy, name="policy") if policy.strip() else GatePolicy.default(tier)
     paths = []
     workdir = tempfile.mkdtemp(prefix="kfp-gates-deps-")
     if requirements.strip():
@@ -58,42 +59,42 @@ def scan_dependencies(
         paths.append(sources.path)
     envs = [p for p in site.getsitepackages() if os.path.isdir(p)] if scan_environment else []
     gate_result = scan_inputs(
-        paths, envs=envs, policy=policy, advisories=advisories or None, fail_on=fail_on or None, cache_dir=None
+        paths, envs=envs, policy=gate_policy, advisories=advisories or None, fail_on=fail_on or None, cache_dir=None
     )
 
-    def write(path: str, text: str) -> None:
-        with open(path, "w", encoding="utf-8") as fh:
-            fh.write(text)
-
-    write(result.path, gate_result.to_json())
-    write(report_html.path, render_html([gate_result], title="kfp-gates dependency scan"))
-    write(report_markdown.path, render_markdown([gate_result]))
-    write(sarif.path, render_sarif([gate_result]))
-    write(sbom.path, render_cyclonedx(gate_result))
-    result.metadata["decision"] = gate_result.decision.value
-    result.metadata["subject_sha256"] = gate_result.subject.sha256
-    for severity, count in gate_result.counts().items():
-        metrics.log_metric(f"findings_{severity}", count)
+    with open(sarif.path, "w", encoding="utf-8") as fh:
+        fh.write(render_sarif([gate_result]))
+    with open(sbom.path, "w", encoding="utf-8") as fh:
+        fh.write(render_cyclonedx(gate_result))
     inv = gate_result.metadata.get("inventory", {})
-    metrics.log_metric("dependencies", inv.get("dependencies", 0))
-    metrics.log_metric("unverifiable", inv.get("unverifiable", 0))
-    metrics.log_metric("advisory_age_days", gate_result.metadata["advisory_source"].get("age_days") or -1)
-    print(f"kfp-gates dependency_scan: {gate_result.decision.value} ({gate_result.counts()})")
-    return gate_result.decision.value
+    return publish(
+        gate_result,
+        result_path=result.path,
+        html_path=html_report.path,
+        markdown_path=markdown_report.path,
+        metrics=metrics,
+        extra_metrics={
+            "dependencies": inv.get("dependencies", 0),
+            "unverifiable": inv.get("unverifiable", 0),
+            "advisory_age_days": gate_result.metadata["advisory_source"].get("age_days") or -1,
+        },
+        result_metadata=result.metadata,
+        title="kfp-gates dependency scan",
+    )
 
 
 @dsl.component(base_image=IMAGE, install_kfp_package=False)
 def scan_container_image(
     result: dsl.Output[dsl.Artifact],
-    report_html: dsl.Output[dsl.HTML],
-    report_markdown: dsl.Output[dsl.Markdown],
+    html_report: dsl.Output[dsl.HTML],
+    markdown_report: dsl.Output[dsl.Markdown],
     metrics: dsl.Output[dsl.Metrics],
     sarif: dsl.Output[dsl.Artifact],
     sbom: dsl.Output[dsl.Artifact],
     trivy_report: dsl.Input[dsl.Artifact] = None,
     image: str = "",
     trivy_db: str = "",
-    policy_yaml: str = "",
+    policy: str = "",
     tier: str = "standard",
     fail_on: str = "",
 ) -> str:
@@ -103,33 +104,32 @@ def scan_container_image(
     ``image`` (scanned with the trivy binary of the component image, offline,
     against ``trivy_db``). A missing or invalid report fails the task.
     """
-    from kfp_gates.components.common.formats import render_html, render_markdown, render_sarif
+    from kfp_gates.components.common.formats import render_sarif
     from kfp_gates.components.common.policy import GatePolicy
+    from kfp_gates.components.common.publish import publish
     from kfp_gates.components.dependency_scan.sbom import render_cyclonedx
     from kfp_gates.components.dependency_scan.trivy import scan_image
 
-    policy = GatePolicy.parse(policy_yaml, "policy_yaml") if policy_yaml.strip() else GatePolicy.default(tier)
+    gate_policy = GatePolicy.parse(policy, name="policy") if policy.strip() else GatePolicy.default(tier)
     report_path = trivy_report.path if trivy_report is not None and trivy_report.path else None
     gate_result = scan_image(
         image=None if report_path else image or None,
         report=report_path,
-        policy=policy,
+        policy=gate_policy,
         fail_on=fail_on or None,
         trivy_db=trivy_db or None,
     )
 
-    def write(path: str, text: str) -> None:
-        with open(path, "w", encoding="utf-8") as fh:
-            fh.write(text)
-
-    write(result.path, gate_result.to_json())
-    write(report_html.path, render_html([gate_result], title="kfp-gates image scan"))
-    write(report_markdown.path, render_markdown([gate_result]))
-    write(sarif.path, render_sarif([gate_result]))
-    write(sbom.path, render_cyclonedx(gate_result))
-    result.metadata["decision"] = gate_result.decision.value
-    result.metadata["subject_sha256"] = gate_result.subject.sha256
-    for severity, count in gate_result.counts().items():
-        metrics.log_metric(f"findings_{severity}", count)
-    print(f"kfp-gates image_scan: {gate_result.decision.value} ({gate_result.counts()})")
-    return gate_result.decision.value
+    with open(sarif.path, "w", encoding="utf-8") as fh:
+        fh.write(render_sarif([gate_result]))
+    with open(sbom.path, "w", encoding="utf-8") as fh:
+        fh.write(render_cyclonedx(gate_result))
+    return publish(
+        gate_result,
+        result_path=result.path,
+        html_path=html_report.path,
+        markdown_path=markdown_report.path,
+        metrics=metrics,
+        result_metadata=result.metadata,
+        title="kfp-gates image scan",
+    )

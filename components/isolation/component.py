@@ -25,8 +25,8 @@ def launch_isolated(
     command: list,
     output_data: dsl.Output[dsl.Artifact],
     result: dsl.Output[dsl.Artifact],
-    report_html: dsl.Output[dsl.HTML],
-    report_md: dsl.Output[dsl.Markdown],
+    html_report: dsl.Output[dsl.HTML],
+    markdown_report: dsl.Output[dsl.Markdown],
     metrics: dsl.Output[dsl.Metrics],
     input_data: dsl.Input[dsl.Artifact] = None,
     backend: str = "kubernetes",
@@ -35,7 +35,7 @@ def launch_isolated(
     timeout: str = "",
     memory: str = "",
     env_names: str = "",
-    policy_yaml: str = "",
+    policy: str = "",
     tier: str = "standard",
 ) -> str:
     """Run ``command`` isolated; ``input_data`` is readable, ``output_data`` receives its outputs.
@@ -49,13 +49,13 @@ def launch_isolated(
     from pathlib import Path
 
     from kfp_gates.components.common.errors import ConfigError
-    from kfp_gates.components.common.formats import render_html, render_markdown
     from kfp_gates.components.common.policy import GatePolicy, parse_duration
+    from kfp_gates.components.common.publish import publish
     from kfp_gates.components.isolation.gate import backend_for, build_env, launch, limits_from_policy, section
     from kfp_gates.components.isolation.interface import IsolationBackend, StepSpec
 
-    policy = GatePolicy.parse(policy_yaml, "policy_yaml") if policy_yaml.strip() else GatePolicy.default(tier)
-    sec = section(policy)
+    gate_policy = GatePolicy.parse(policy, name="policy") if policy.strip() else GatePolicy.default(tier)
+    sec = section(gate_policy)
     if backend not in ("kubernetes", "namespaces", "policy"):
         raise ConfigError(f"unknown backend {backend!r}", hint="kubernetes, namespaces, or policy")
     names = [n.strip() for n in env_names.split(",") if n.strip()]
@@ -108,19 +108,23 @@ def launch_isolated(
             env["KFP_GATES_INPUTS"] = str(inputs[0])
         env["KFP_GATES_OUTPUTS"] = str(out_dir)
         step = replace(step, env=env)
-        runner = backend_for(policy)
-    outcome_result, outcome = launch(policy, step, runner, explicit_env=names, egress=egress, subject_extra=extra)
-    Path(result.path).write_text(outcome_result.to_json(), encoding="utf-8")
-    Path(report_html.path).write_text(render_html([outcome_result], title="kfp-gates: isolation"), encoding="utf-8")
-    Path(report_md.path).write_text(render_markdown([outcome_result]), encoding="utf-8")
-    result.metadata["decision"] = outcome_result.decision.value
-    metrics.log_metric("exit_status", outcome.status)
-    metrics.log_metric("duration_seconds", round(outcome.duration, 3))
-    metrics.log_metric("isolated", 1 if outcome.isolated else 0)
-    print(
-        f"kfp-gates: isolation {outcome_result.decision.value} "
-        f"({outcome.backend}, status {outcome.status}, {outcome.duration:.2f}s)"
+        runner = backend_for(gate_policy)
+    outcome_result, outcome = launch(gate_policy, step, runner, explicit_env=names, egress=egress, subject_extra=extra)
+    verdict = publish(
+        outcome_result,
+        result_path=result.path,
+        html_path=html_report.path,
+        markdown_path=markdown_report.path,
+        metrics=metrics,
+        extra_metrics={
+            "exit_status": outcome.status,
+            "duration_seconds": round(outcome.duration, 3),
+            "isolated": 1 if outcome.isolated else 0,
+        },
+        result_metadata=result.metadata,
+        title="kfp-gates: isolation",
     )
+    print(f"kfp-gates: isolation ran on {outcome.backend}, status {outcome.status}, {outcome.duration:.2f}s")
     for f in outcome_result.active_findings():
         print(f"  {f.severity.value:<8} {f.id}: {f.message}")
-    return outcome_result.decision.value
+    return verdict

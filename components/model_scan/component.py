@@ -40,21 +40,20 @@ def scan_model(
     """
     from pathlib import Path
 
-    from kfp_gates.components.common.formats import render
     from kfp_gates.components.common.policy import GatePolicy
+    from kfp_gates.components.common.publish import publish
     from kfp_gates.components.model_scan import run_gate
 
     gate_policy = GatePolicy.parse(policy, name="policy") if policy.strip() else GatePolicy.default(tier)
     extra = tuple(a.strip() for a in allow.replace("\n", ",").split(",") if a.strip())
     path = Path(model.path)
     gate_result = run_gate(path, gate_policy, allow=extra, subject_name=model.name or path.name)
-    Path(result.path).write_text(gate_result.to_json(), encoding="utf-8")
-    Path(html_report.path).write_text(render([gate_result], "html"), encoding="utf-8")
-    Path(markdown_report.path).write_text(render([gate_result], "markdown"), encoding="utf-8")
-    for severity, count in gate_result.counts().items():
-        metrics.log_metric(f"findings_{severity}", count)
-    metrics.log_metric("files_scanned", len(gate_result.metadata.get("files", [])))
-    metrics.log_metric("blocked", 1 if gate_result.decision.value == "fail" else 0)
-    verdict = gate_result.decision.value
-    print(f"kfp-gates: model_scan verdict {verdict} for sha256:{gate_result.subject.sha256}")
-    return verdict
+    return publish(
+        gate_result,
+        result_path=result.path,
+        html_path=html_report.path,
+        markdown_path=markdown_report.path,
+        metrics=metrics,
+        extra_metrics={"files_scanned": len(gate_result.metadata.get("files", []))},
+        result_metadata=result.metadata,
+    )

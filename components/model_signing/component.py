@@ -27,8 +27,9 @@ def sign_model(
     model: dsl.Input[dsl.Model],
     signature: dsl.Output[dsl.Artifact],
     result: dsl.Output[dsl.Artifact],
-    report_html: dsl.Output[dsl.HTML],
-    report_md: dsl.Output[dsl.Markdown],
+    html_report: dsl.Output[dsl.HTML],
+    markdown_report: dsl.Output[dsl.Markdown],
+    metrics: dsl.Output[dsl.Metrics],
     model_scan_result: dsl.Input[dsl.Artifact] = None,
     data_validation_result: dsl.Input[dsl.Artifact] = None,
     dependency_scan_result: dsl.Input[dsl.Artifact] = None,
@@ -40,7 +41,7 @@ def sign_model(
     vault_mount: str = "transit",
     vault_k8s_role: str = "",
     ignore_paths: str = "",
-    policy_yaml: str = "",
+    policy: str = "",
     tier: str = "standard",
 ) -> str:
     """Sign ``model`` with a key file or a Vault Transit key; bind the given gate results. Returns the verdict."""
@@ -48,14 +49,14 @@ def sign_model(
     from pathlib import Path
 
     from kfp_gates.components.common.errors import ConfigError
-    from kfp_gates.components.common.formats import render_html, render_markdown
     from kfp_gates.components.common.gate import GateSettings
     from kfp_gates.components.common.policy import GatePolicy
+    from kfp_gates.components.common.publish import publish
     from kfp_gates.components.model_signing.gate import GATE, run_sign_gate
     from kfp_gates.components.model_signing.hashing import HashingConfig
 
-    policy = GatePolicy.parse(policy_yaml, "policy_yaml") if policy_yaml.strip() else GatePolicy.default(tier)
-    gate = policy.gate(GATE)
+    gate_policy = GatePolicy.parse(policy, name="policy") if policy.strip() else GatePolicy.default(tier)
+    gate = gate_policy.gate(GATE)
     section = gate.section
     if bool(private_key_file) == bool(vault_transit_key):
         raise ConfigError("give exactly one of private_key_file and vault_transit_key")
@@ -88,10 +89,19 @@ def sign_model(
         config=replace(config),
         gate_result_files=bound,
     )
-    Path(result.path).write_text(outcome.to_json(), encoding="utf-8")
-    Path(report_html.path).write_text(render_html([outcome], title="kfp-gates: model signing"), encoding="utf-8")
-    Path(report_md.path).write_text(render_markdown([outcome]), encoding="utf-8")
-    result.metadata["decision"] = outcome.decision.value
+    verdict = publish(
+        outcome,
+        result_path=result.path,
+        html_path=html_report.path,
+        markdown_path=markdown_report.path,
+        metrics=metrics,
+        extra_metrics={
+            "files_signed": float(outcome.metadata.get("files", 0)),
+            "bound_gates": float(len(outcome.metadata.get("bound_gate_results", []))),
+        },
+        result_metadata=result.metadata,
+        title="kfp-gates: model signing",
+    )
     if signing is None:
         Path(signature.path).write_text("", encoding="utf-8")
         print(f"kfp-gates: model_signing refused to sign {model.uri}")
@@ -103,7 +113,7 @@ def sign_model(
     signature.metadata["method"] = signing.manifest.method
     signature.metadata["bound_gates"] = ",".join(g.gate for g in signing.gate_results)
     print(f"kfp-gates: model_signing signed {model.uri} (manifest sha256:{outcome.subject.sha256})")
-    return outcome.decision.value
+    return verdict
 
 
 @dsl.component(base_image=IMAGE, install_kfp_package=False)
@@ -111,8 +121,8 @@ def verify_model(
     model: dsl.Input[dsl.Model],
     signature: dsl.Input[dsl.Artifact],
     result: dsl.Output[dsl.Artifact],
-    report_html: dsl.Output[dsl.HTML],
-    report_md: dsl.Output[dsl.Markdown],
+    html_report: dsl.Output[dsl.HTML],
+    markdown_report: dsl.Output[dsl.Markdown],
     metrics: dsl.Output[dsl.Metrics],
     public_key_pem: str = "",
     public_key_file: str = "",
@@ -122,24 +132,22 @@ def verify_model(
     vault_k8s_role: str = "",
     transit_verify: bool = False,
     require_gates: str = "",
-    policy_yaml: str = "",
+    policy: str = "",
     tier: str = "standard",
 ) -> str:
     """Verify ``model`` against ``signature``; ``fail`` names every file that differs. Returns the verdict."""
-    from pathlib import Path
-
     from cryptography.hazmat.primitives import serialization
 
     from kfp_gates.components.common.errors import ConfigError
-    from kfp_gates.components.common.formats import render_html, render_markdown
     from kfp_gates.components.common.gate import GateSettings
     from kfp_gates.components.common.policy import GatePolicy
+    from kfp_gates.components.common.publish import publish
     from kfp_gates.components.model_signing.gate import GATE, run_verify_gate
     from kfp_gates.components.model_signing.signers.ec_key import PublicKeyVerifier
     from kfp_gates.components.model_signing.signers.interface import Verifier
 
-    policy = GatePolicy.parse(policy_yaml, "policy_yaml") if policy_yaml.strip() else GatePolicy.default(tier)
-    gate = policy.gate(GATE)
+    gate_policy = GatePolicy.parse(policy, name="policy") if policy.strip() else GatePolicy.default(tier)
+    gate = gate_policy.gate(GATE)
     if sum(bool(x) for x in (public_key_pem, public_key_file, vault_transit_key)) != 1:
         raise ConfigError("give exactly one of public_key_pem, public_key_file and vault_transit_key")
     verifier: Verifier
@@ -166,15 +174,21 @@ def verify_model(
         GateSettings.from_effective(gate),
         require_gates=list(dict.fromkeys(required)),
     )
-    Path(result.path).write_text(outcome.to_json(), encoding="utf-8")
-    Path(report_html.path).write_text(render_html([outcome], title="kfp-gates: model verification"), encoding="utf-8")
-    Path(report_md.path).write_text(render_markdown([outcome]), encoding="utf-8")
-    result.metadata["decision"] = outcome.decision.value
+    verdict = publish(
+        outcome,
+        result_path=result.path,
+        html_path=html_report.path,
+        markdown_path=markdown_report.path,
+        metrics=metrics,
+        extra_metrics={
+            "files_verified": float(outcome.metadata.get("files", 0)),
+            "differences": float(len(outcome.active_findings())),
+            "passed": 1.0 if outcome.passed else 0.0,
+        },
+        result_metadata=result.metadata,
+        title="kfp-gates: model verification",
+    )
     result.metadata["manifest_sha256"] = outcome.subject.sha256
-    metrics.log_metric("files_verified", float(outcome.metadata.get("files", 0)))
-    metrics.log_metric("differences", float(len(outcome.active_findings())))
-    metrics.log_metric("passed", 1.0 if outcome.passed else 0.0)
-    print(f"kfp-gates: model_signing verification {outcome.decision.value} for {model.uri}")
     for f in outcome.active_findings():
         print(f"  {f.severity.value:<8} {f.id}: {f.message}")
-    return outcome.decision.value
+    return verdict

@@ -130,9 +130,7 @@ def check_secret_age(
     (empty: the whole mount). ``policy`` is GatePolicy YAML text (empty: the
     ``tier`` defaults). Follow with ``enforce_verdict`` to block.
     """
-    from pathlib import Path
-
-    from kfp_gates.components.common.formats import render
+    from kfp_gates.components.common.publish import publish
     from kfp_gates.components.secrets.steps import StepAuth, check_age_step
 
     gate_result = check_age_step(
@@ -141,17 +139,17 @@ def check_secret_age(
         mount=mount,
         prefixes=prefixes,
         max_secret_age=max_secret_age,
-        policy_yaml=policy,
+        policy=policy,
         tier=tier,
         namespace=namespace,
         ca_cert_file=ca_cert_file,
     )
-    Path(result.path).write_text(gate_result.to_json(), encoding="utf-8")
-    Path(html_report.path).write_text(render([gate_result], "html"), encoding="utf-8")
-    Path(markdown_report.path).write_text(render([gate_result], "markdown"), encoding="utf-8")
-    for severity, count in gate_result.counts().items():
-        metrics.log_metric(f"findings_{severity}", count)
-    metrics.log_metric("secrets_checked", int(gate_result.metadata.get("secrets_checked", 0)))
-    verdict = gate_result.decision.value
-    print(f"kfp-gates: secrets (rotation) verdict {verdict}")
-    return verdict
+    return publish(
+        gate_result,
+        result_path=result.path,
+        html_path=html_report.path,
+        markdown_path=markdown_report.path,
+        metrics=metrics,
+        extra_metrics={"secrets_checked": int(gate_result.metadata.get("secrets_checked", 0))},
+        result_metadata=result.metadata,
+    )

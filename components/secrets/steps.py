@@ -187,7 +187,7 @@ def check_age_step(
     mount: str = "secret",
     prefixes: str = "",
     max_secret_age: str = "",
-    policy_yaml: str = "",
+    policy: str = "",
     tier: str = "standard",
     namespace: str = "",
     ca_cert_file: str = "",
@@ -203,8 +203,8 @@ def check_age_step(
     from .age import check_age
 
     refuse_secret_looking(vault_addr=vault_addr, role=auth.role, role_id=auth.role_id, mount=mount)
-    policy = GatePolicy.parse(policy_yaml, name="policy") if policy_yaml.strip() else GatePolicy.default(tier)
-    section = policy.gates.secrets
+    gate_policy = GatePolicy.parse(policy, name="policy") if policy.strip() else GatePolicy.default(tier)
+    section = gate_policy.gates.secrets
     try:
         max_age = parse_duration(max_secret_age) if max_secret_age.strip() else section.max_secret_age
     except ValueError as exc:
@@ -216,7 +216,7 @@ def check_age_step(
             hint="pass max_secret_age='90d' or set gates.secrets.max_secret_age in the policy",
         )
     client, _ = login(_config(vault_addr, namespace, ca_cert_file), auth.build())
-    settings = GateSettings.from_effective(policy.gate("secrets"), max_secret_age=format_duration(max_age))
+    settings = GateSettings.from_effective(gate_policy.gate("secrets"), max_secret_age=format_duration(max_age))
     wanted = tuple(p.strip() for p in prefixes.replace("\n", ",").split(",") if p.strip()) or ("",)
     try:
         return check_age(

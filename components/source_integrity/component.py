@@ -20,14 +20,14 @@ def verify_source(
     repo: dsl.Input[dsl.Artifact],
     allowed_signers: str,
     result: dsl.Output[dsl.Artifact],
-    report_html: dsl.Output[dsl.HTML],
-    report_md: dsl.Output[dsl.Markdown],
+    html_report: dsl.Output[dsl.HTML],
+    markdown_report: dsl.Output[dsl.Markdown],
     metrics: dsl.Output[dsl.Metrics],
     rev: str = "HEAD",
     since: str = "",
     gpg_keys: str = "",
     require_clean_tree: bool = True,
-    policy_yaml: str = "",
+    policy: str = "",
     tier: str = "standard",
 ) -> str:
     """Verify that ``rev`` (or every commit since ``since``) of ``repo`` is signed by an allowed signer.
@@ -39,14 +39,14 @@ def verify_source(
     import tempfile
     from pathlib import Path
 
-    from kfp_gates.components.common.formats import render_html, render_markdown
     from kfp_gates.components.common.gate import GateSettings
     from kfp_gates.components.common.policy import GatePolicy
+    from kfp_gates.components.common.publish import publish
     from kfp_gates.components.source_integrity.source import SourceOptions
     from kfp_gates.components.source_integrity.source import verify_source as run_gate
 
-    policy = GatePolicy.parse(policy_yaml, "policy_yaml") if policy_yaml.strip() else GatePolicy.default(tier)
-    gate = policy.gate("source_integrity")
+    gate_policy = GatePolicy.parse(policy, name="policy") if policy.strip() else GatePolicy.default(tier)
+    gate = gate_policy.gate("source_integrity")
     section = gate.section
     with tempfile.TemporaryDirectory(prefix="kfp-gates-verify-source-") as tmp:
         signers_file = gpg_file = None
@@ -71,16 +71,23 @@ def verify_source(
         )
         outcome = run_gate(repo.path, options, settings)
 
-    Path(result.path).write_text(outcome.to_json(), encoding="utf-8")
-    Path(report_html.path).write_text(render_html([outcome], title="kfp-gates: source integrity"), encoding="utf-8")
-    Path(report_md.path).write_text(render_markdown([outcome]), encoding="utf-8")
-    result.metadata["decision"] = outcome.decision.value
+    verdict = publish(
+        outcome,
+        result_path=result.path,
+        html_path=html_report.path,
+        markdown_path=markdown_report.path,
+        metrics=metrics,
+        extra_metrics={
+            "commits_checked": float(outcome.metadata.get("commits_checked", 0)),
+            "findings": float(len(outcome.active_findings())),
+            "passed": 1.0 if outcome.passed else 0.0,
+        },
+        result_metadata=result.metadata,
+        title="kfp-gates: source integrity",
+    )
     result.metadata["commit"] = outcome.metadata.get("commit", "")
     result.metadata["tree"] = outcome.metadata.get("tree", "")
-    metrics.log_metric("commits_checked", float(outcome.metadata.get("commits_checked", 0)))
-    metrics.log_metric("findings", float(len(outcome.active_findings())))
-    metrics.log_metric("passed", 1.0 if outcome.passed else 0.0)
-    print(f"kfp-gates: source_integrity {outcome.decision.value} for commit {outcome.metadata.get('commit')}")
+    print(f"kfp-gates: source_integrity checked commit {outcome.metadata.get('commit')}")
     for f in outcome.active_findings():
         print(f"  {f.severity.value:<8} {f.id}: {f.message}")
-    return outcome.decision.value
+    return verdict

@@ -25,7 +25,7 @@ def test_vulnerable_requirements_report_fail_and_enforce_stops(kfp_local: Path) 
     assert any(f["id"] == "PYSEC-2018-28" for f in result["findings"])
     sarif = json.loads(next(runs[-1].glob("scan-dependencies/sarif")).read_text())
     assert sarif["version"] == "2.1.0"
-    assert "PYSEC-2018-28" in next(runs[-1].glob("scan-dependencies/report_markdown")).read_text()
+    assert "PYSEC-2018-28" in next(runs[-1].glob("scan-dependencies/markdown_report")).read_text()
 
 
 def test_clean_requirements_pass(kfp_local: Path) -> None:

@@ -57,7 +57,7 @@ def test_signed_repository_passes_and_reports(kfp_local, repo_and_signers):
     result = _result_json(kfp_local)
     assert result["decision"] == "pass"
     assert result["subject"]["digest"]["gitCommit"] == repo.git("rev-parse", "HEAD")
-    assert [p for p in kfp_local.rglob("report_html") if "source integrity" in p.read_text()]
+    assert [p for p in kfp_local.rglob("html_report") if "source integrity" in p.read_text()]
 
 
 def test_unsigned_commit_reports_fail_then_enforce_stops_the_pipeline(kfp_local, repo_and_signers):

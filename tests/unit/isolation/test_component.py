@@ -24,6 +24,6 @@ def test_launch_isolated_compiles_pinned_and_without_runtime_installs(tmp_path: 
     code = executor.embedded_code or ""
     assert "from kfp_gates.components.isolation.gate import" in code
     text = out.read_text()
-    for name in ("output_data", "result", "report_html", "report_md", "metrics", "input_data"):
+    for name in ("output_data", "result", "html_report", "markdown_report", "metrics", "input_data"):
         assert name in text
     assert "VAULT" not in text and "TOKEN" not in text
