@@ -11,7 +11,8 @@ What is checked:
   args and embedded code matches the lock (gate ``source_integrity``);
 * **runtime installs**: an executor that runs ``pip install`` when its container
   starts (``packages_to_install``, or kfp's own ``install_kfp_package``) pulls
-  unreviewed code from an index at run time;
+  unreviewed code from an index at run time; the command line is parsed as the
+  shell runs it, and a place it cannot see through is a finding too;
 * **image pins**: an image referenced by tag can be moved to other bytes; only
   ``repo@sha256:...`` names fixed content.
 
@@ -21,8 +22,6 @@ result is reused only for identical inputs, which is the same verdict.
 
 from __future__ import annotations
 
-import re
-from dataclasses import replace
 from pathlib import Path
 
 from kfp_gates.components.common.digest import sha256_bytes
@@ -32,11 +31,13 @@ from kfp_gates.components.common.kfp_ir import CompiledPipeline, is_digest_pinne
 from kfp_gates.components.common.policy import GatePolicy
 from kfp_gates.components.common.result import Finding, GateResult, Location, Subject, Tool
 from kfp_gates.components.common.severity import Severity
+from kfp_gates.components.dependency_scan.parsers.shell import PIP_CALL, analyze_executor
 from kfp_gates.components.source_integrity.gate import lock_gate, tool
 from kfp_gates.components.source_integrity.lock import ComponentLock, verify_lock
 
 CHECKS_GATE = "pipeline_checks"
 RUNTIME_INSTALL = "KFPG-CHECK-RUNTIME-INSTALL"
+RUNTIME_UNVERIFIABLE = "KFPG-CHECK-RUNTIME-UNVERIFIABLE"
 CODE_INSTALL = "KFPG-CHECK-CODE-INSTALL"
 UNPINNED_IMAGE = "KFPG-CHECK-UNPINNED-IMAGE"
 _PREFIX = "KFPG-CHECK-"
@@ -47,23 +48,32 @@ def _where(pipeline: CompiledPipeline, label: str) -> Location:
 
 
 def runtime_install_findings(pipeline: CompiledPipeline) -> list[Finding]:
-    """One finding per executor that installs packages when its container starts.
+    """Findings for every executor that installs packages, or may, when its container starts.
 
-    The container's command line (the wrapper kfp writes around lightweight
-    components, or a container component's command and args) is parsed for
-    ``pip install``: high. The embedded Python source is only searched for code
-    that calls pip (``pip install`` in a string, ``pip.main``, ``-m pip``):
-    medium, because a mention is not proof of a call.
+    Each executor's ``command + args`` is parsed as the kernel and the shell
+    run it (:mod:`kfp_gates.components.dependency_scan.parsers.shell`, the
+    parser ``scan-deps --pipeline`` uses too):
+
+    * ``KFPG-CHECK-RUNTIME-INSTALL`` (high), one per executor that runs
+      ``pip install``; ``data["requirements"]`` lists the requirement words
+      pip receives, ``data["unresolved"]`` the ones only known at run time;
+    * ``KFPG-CHECK-RUNTIME-UNVERIFIABLE`` (high), one per executor with a
+      place where an install could hide that the parser cannot see through
+      (a command name from an expansion, ``eval "$x"``, a shell reading
+      stdin, a placeholder pasted into a script): fail closed;
+    * ``KFPG-CHECK-CODE-INSTALL`` (medium): the embedded Python source
+      mentions pip (``pip install`` in a string, ``pip.main``, ``-m pip``), a
+      mention being no proof of a call.
     """
     findings: list[Finding] = []
     for label, e in sorted(pipeline.executors.items()):
         code = e.embedded_code
-        wrapper = replace(e, command=tuple(p for p in e.command if code is None or p != code))
-        reqs = wrapper.runtime_pip_installs()
-        # A "pip install" the parser could not split into requirements is still an install (fail closed).
-        mentions = any("pip" in p and "install" in p for p in wrapper.command + wrapper.args)
-        if reqs or mentions:
-            what = ", ".join(reqs) if reqs else "packages the command line does not name"
+        shell = analyze_executor(e)
+        if shell.installs:
+            reqs = shell.requirements
+            unresolved = [u for i in shell.installs for u in i.unresolved]
+            named = reqs + [f"{u} (only known at run time)" for u in unresolved]
+            what = ", ".join(named) if named else "packages the command line does not name"
             findings.append(
                 Finding(
                     id=RUNTIME_INSTALL,
@@ -72,7 +82,25 @@ def runtime_install_findings(pipeline: CompiledPipeline) -> list[Finding]:
                     "package index runs unreviewed; bake it into the image and set install_kfp_package=False, "
                     "no packages_to_install",
                     location=_where(pipeline, label),
-                    data={"executor": label, "requirements": reqs, "aliases": [f"{RUNTIME_INSTALL}:{label}"]},
+                    data={"executor": label, "requirements": reqs, "unresolved": unresolved,
+                          "commands": [i.command for i in shell.installs],
+                          "aliases": [f"{RUNTIME_INSTALL}:{label}"]},
+                )
+            )
+        if shell.unverifiable:
+            first = shell.unverifiable[0]
+            findings.append(
+                Finding(
+                    id=RUNTIME_UNVERIFIABLE,
+                    severity=Severity.HIGH,
+                    message=f"executor {label}'s command line cannot be proven free of a runtime install: "
+                    f"{first.reason} (`{first.text}`)"
+                    + (f"; and {len(shell.unverifiable) - 1} more" if len(shell.unverifiable) > 1 else "")
+                    + "; spell the command out literally in the component",
+                    location=_where(pipeline, label),
+                    data={"executor": label,
+                          "reasons": [{"reason": u.reason, "text": u.text} for u in shell.unverifiable],
+                          "aliases": [f"{RUNTIME_UNVERIFIABLE}:{label}"]},
                 )
             )
         hits = _code_installs(code) if code else []
@@ -90,7 +118,7 @@ def runtime_install_findings(pipeline: CompiledPipeline) -> list[Finding]:
     return findings
 
 
-_PIP_CALL = re.compile(r"""pip3?['"]?\s*,\s*['"]install|\bpip3?\s+install\b|\bpip\.main\(|-m['"]?\s*,?\s*['"]?pip\b""")
+_PIP_CALL = PIP_CALL  # the same pattern judges `python -c` code on a command line
 
 
 def _code_installs(code: str) -> list[tuple[int, str]]:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import re
+import stat
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -18,6 +20,38 @@ _VCS = ("git+", "hg+", "svn+", "bzr+")
 _HEX40 = re.compile(r"^[0-9a-f]{40}$")
 
 
+def read_regular_file(path: Path, what: str) -> bytes:
+    """The bytes of ``path``, opened once; anything but a regular file is refused before it is read.
+
+    The file is opened non-blocking and checked with ``fstat`` on that same
+    descriptor, so a FIFO or a device neither hangs the scan nor is swapped in
+    between the check and the read. Raises :class:`InputNotFoundError`
+    (missing, a directory) or :class:`ConfigError` (not a regular file,
+    unreadable): exit 2.
+    """
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
+    except FileNotFoundError:
+        raise InputNotFoundError(f"{what} not found", where=str(path)) from None
+    except IsADirectoryError:
+        raise InputNotFoundError(f"{what} is a directory, expected a file", where=str(path)) from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read {what}: {exc.strerror}", where=str(path)) from None
+    with os.fdopen(fd, "rb") as fh:
+        mode = os.fstat(fd).st_mode
+        if stat.S_ISDIR(mode):
+            raise InputNotFoundError(f"{what} is a directory, expected a file", where=str(path))
+        if not stat.S_ISREG(mode):
+            raise ConfigError(f"{what} is not a regular file (a FIFO, socket or device); refusing to read it",
+                              where=str(path), hint="pass a regular file (copy a stream to a file first)")
+        if hasattr(os, "set_blocking"):
+            os.set_blocking(fd, True)
+        try:
+            return fh.read()
+        except OSError as exc:
+            raise ConfigError(f"cannot read {what}: {exc.strerror}", where=str(path)) from None
+
+
 def read_input(path: Path, what: str) -> tuple[str, InputFile]:
     """The text of an input file and its :class:`InputFile` record.
 
@@ -25,14 +59,7 @@ def read_input(path: Path, what: str) -> tuple[str, InputFile]:
     unreadable or not UTF-8 (exit 2: an input that cannot be read is never
     treated as empty).
     """
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        raise InputNotFoundError(f"{what} not found", where=str(path)) from None
-    except IsADirectoryError:
-        raise InputNotFoundError(f"{what} is a directory, expected a file", where=str(path)) from None
-    except OSError as exc:
-        raise ConfigError(f"cannot read {what}: {exc.strerror}", where=str(path)) from None
+    data = read_regular_file(path, what)
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

@@ -1,19 +1,22 @@
 """A compiled KFP pipeline: packages each task pip-installs at start-up, the images, and the embedded code.
 
-Read through :mod:`kfp_gates.components.common.kfp_ir` (the one IR reader).
+Read through :mod:`kfp_gates.components.common.kfp_ir` (the one IR reader); command lines are read by
+:mod:`.shell`, the parser ``kfp-gates check`` uses too. A requirement only known at run time, or a place
+in the command line where an install could hide, is an unverifiable dependency (fail closed).
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from kfp_gates.components.common.kfp_ir import load_pipeline
+from kfp_gates.components.common.kfp_ir import parse_pipeline
 from kfp_gates.components.common.result import Location
 
 from ..model import Dependency, ImageRef, IndexRef, Inventory
 from ._common import DEFAULT_INDEX, read_input, strip_credentials
 from .python_source import scan_source
 from .requirements import parse_requirement_strings
+from .shell import analyze_executor
 
 WHAT = "pipeline"
 _INDEX_OPTIONS = {
@@ -25,8 +28,8 @@ _INDEX_OPTIONS = {
 def parse_pipeline_file(path: str | Path) -> Inventory:
     """Parse a compiled pipeline YAML. Raises InputNotFoundError / ConfigError (exit 2)."""
     p = Path(path)
-    _, record = read_input(p, "pipeline file")
-    pipe = load_pipeline(p)
+    text, record = read_input(p, "pipeline file")
+    pipe = parse_pipeline(text, str(p))  # the bytes already read and digested: the file is opened once
     deps: list[Dependency] = []
     indexes: list[IndexRef] = []
     images: list[ImageRef] = []
@@ -35,25 +38,29 @@ def parse_pipeline_file(path: str | Path) -> Inventory:
         base = f"deploymentSpec.executors.{label}.container"
         if ex.image:
             images.append(ImageRef(ex.image, Location(path=str(p), field=f"{base}.image")))
-        reqs = ex.runtime_pip_installs()
         cmd_loc = Location(path=str(p), field=f"{base}.command")
-        if reqs:
-            deps.extend(parse_requirement_strings(reqs, cmd_loc, WHAT))
-            opts = ex.runtime_pip_options()
+        shell = analyze_executor(ex)
+        for install in shell.installs:
+            deps.extend(parse_requirement_strings(list(install.requirements), cmd_loc, WHAT))
+            deps.extend(Dependency(name="", location=cmd_loc, origin=WHAT, kind="unknown",
+                                   reason=f"`{install.command}`: {word} is only known at run time")
+                        for word in install.unresolved)
             named_index = False
-            for opt, value in opts:
+            for opt, value in install.options:
                 kind = _INDEX_OPTIONS.get(opt)
                 if kind:
                     named_index = named_index or kind == "index-url"
                     indexes.append(IndexRef(url=strip_credentials(value), kind=kind, location=cmd_loc))  # type: ignore[arg-type]
                 elif opt == "--no-index":
                     named_index = True
-                elif opt in ("-r", "--requirement", "-c", "--constraint"):
+                elif opt in ("--requirement", "--constraint", "--editable"):
                     deps.append(Dependency(name="", location=cmd_loc, origin=WHAT, kind="unknown",
                                            reason=f"pip install {opt} {value}: a file inside the image, not readable "
                                            "from the pipeline"))
             if not named_index:
                 indexes.append(IndexRef(url=DEFAULT_INDEX, kind="index-url", location=cmd_loc, implicit=True))
+        deps.extend(Dependency(name="", location=cmd_loc, origin=WHAT, kind="unknown",
+                               reason=f"{u.reason} (`{u.text}`)") for u in shell.unverifiable)
         code = ex.embedded_code
         if code:
             findings.extend(scan_source(code, str(p), field=f"{base} (embedded code of {label})"))

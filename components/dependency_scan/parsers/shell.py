@@ -31,7 +31,9 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-__all__ = ["PipInstall", "ShellAnalysis", "Unverifiable", "analyze_argv", "analyze_script"]
+from kfp_gates.components.common.kfp_ir import Executor
+
+__all__ = ["PipInstall", "ShellAnalysis", "Unverifiable", "analyze_argv", "analyze_executor", "analyze_script"]
 
 _MAX_DEPTH = 12
 
@@ -952,3 +954,14 @@ def _run_pip(args: list[str | None], ctx: _Ctx, text: str) -> None:
         reqs.append(w)
     ctx.installs.append(PipInstall(requirements=tuple(reqs), options=tuple(opts), unresolved=tuple(unresolved),
                                    command=_short(text)))
+
+
+def analyze_executor(executor: Executor) -> ShellAnalysis:
+    """:func:`analyze_argv` on an executor's ``command + args``, with the container's literal ``env``."""
+    env: dict[str, str | None] = {}
+    container = executor.raw.get("container") if isinstance(executor.raw, dict) else None
+    for item in (container or {}).get("env") or ():
+        if isinstance(item, dict) and isinstance(item.get("name"), str):
+            value = item.get("value")
+            env[item["name"]] = value if isinstance(value, str) and not _PLACEHOLDER.search(value) else None
+    return analyze_argv(executor.command + executor.args, env=env)
