@@ -23,6 +23,9 @@ Two ways in, same code (:mod:`kfp_gates.components.isolation.local` picks):
    the hostname and rlimits, and returns the tail (:func:`tail`): ``unshare
    --pid --fork --kill-child --mount-proc`` then ``setpriv`` dropping every
    capability (and, for a root launcher, to an unprivileged uid), then the step.
+
+Last, just before exec, a seccomp filter (:func:`block_unix_sockets`) that
+refuses Unix-domain sockets: they reach past the network namespace.
 """
 
 from __future__ import annotations  # annotations are never evaluated: no typing import at run time
@@ -306,6 +309,107 @@ def prepare(cfg: Config) -> list[str]:
     return tail(cfg, exe)
 
 
+# --- seccomp: no Unix-domain sockets -------------------------------------------------
+#
+# A network namespace does not cover Unix-domain sockets bound to a path: any
+# socket file the step can see (in an input, the working directory, a host
+# directory left visible) is reachable with connect(), and a read-only mount does
+# not stop it (the kernel checks write permission on the socket inode only). So
+# the step may not create AF_UNIX sockets at all: socket(AF_UNIX, ...) fails with
+# EACCES. socketpair(AF_UNIX) stays allowed: a pair is connected only to itself
+# (asyncio's self-pipe and multiprocessing.Pipe need it) and reaches nothing.
+# io_uring is refused too (IORING_OP_SOCKET creates sockets without socket(2));
+# on x86_64 the x32 ABI is refused and a foreign architecture (a 32-bit binary,
+# whose socketcall(2) multiplexer would need its own rules) is killed.
+#
+# Hand-assembled rather than built with libseccomp: this module is stdlib-only (it
+# runs as ``python -I -S`` and between fork and exec), the program is a dozen
+# instructions, and it adds no run-time dependency to the component image. The
+# behaviour is tested instrument by instrument in tests/unit/isolation/test_seccomp.py.
+
+PR_SET_NO_NEW_PRIVS = 38
+PR_SET_SECCOMP = 22
+SECCOMP_MODE_FILTER = 2
+SECCOMP_RET_KILL_PROCESS = 0x80000000
+SECCOMP_RET_ERRNO = 0x00050000
+SECCOMP_RET_ALLOW = 0x7FFF0000
+_BPF_LD_W_ABS, _BPF_JEQ_K, _BPF_JGE_K, _BPF_RET_K = 0x20, 0x15, 0x35, 0x06
+_X32_SYSCALL_BIT = 0x40000000
+AF_UNIX = 1
+# machine -> (AUDIT_ARCH_*, socket(2) number); io_uring_* are 425-427 on every architecture.
+SECCOMP_ARCH = {
+    "x86_64": (0xC000003E, 41),
+    "aarch64": (0xC00000B7, 198),
+    "riscv64": (0xC00000F3, 198),
+}
+_IO_URING = (425, 426, 427)
+
+
+def unix_socket_filter(machine: str) -> bytes:
+    """The classic-BPF seccomp program (``struct sock_filter[]``, native byte order) described above.
+
+    Raises :class:`SetupError` on an architecture it has no numbers for: the
+    sandbox then refuses to start rather than run without the filter.
+    """
+    if machine not in SECCOMP_ARCH:
+        raise SetupError(f"no seccomp filter for architecture {machine}; cannot block Unix-domain sockets")
+    arch, nr_socket = SECCOMP_ARCH[machine]
+    eacces, enosys = SECCOMP_RET_ERRNO | errno.EACCES, SECCOMP_RET_ERRNO | errno.ENOSYS
+    # (opcode, jump-if-true label, jump-if-false label, k); labels resolve to relative jumps.
+    prog: list[tuple[int, str | None, str | None, int] | str] = [
+        (_BPF_LD_W_ABS, None, None, 4),  # seccomp_data.arch
+        (_BPF_JEQ_K, "native", "kill", arch),
+        "native",
+        (_BPF_LD_W_ABS, None, None, 0),  # seccomp_data.nr
+    ]
+    if machine == "x86_64":
+        prog.append((_BPF_JGE_K, "enosys", "not_x32", _X32_SYSCALL_BIT))
+        prog.append("not_x32")
+    for nr in _IO_URING:
+        prog.append((_BPF_JEQ_K, "enosys", None, nr))
+    prog += [
+        (_BPF_JEQ_K, "socket", "allow", nr_socket),
+        "socket",
+        (_BPF_LD_W_ABS, None, None, 16),  # low 32 bits of args[0] (little-endian): the domain, an int
+        (_BPF_JEQ_K, "eacces", "allow", AF_UNIX),
+        "allow",
+        (_BPF_RET_K, None, None, SECCOMP_RET_ALLOW),
+        "eacces",
+        (_BPF_RET_K, None, None, eacces),
+        "enosys",
+        (_BPF_RET_K, None, None, enosys),
+        "kill",
+        (_BPF_RET_K, None, None, SECCOMP_RET_KILL_PROCESS),
+    ]
+    labels: dict[str, int] = {}
+    code: list[tuple[int, str | None, str | None, int]] = []
+    for item in prog:
+        if isinstance(item, str):
+            labels[item] = len(code)
+        else:
+            code.append(item)
+    out = b""
+    for pc, (op, jt, jf, k) in enumerate(code):
+        rel_t = labels[jt] - pc - 1 if jt else 0
+        rel_f = labels[jf] - pc - 1 if jf else 0
+        out += struct.pack("=HBBI", op, rel_t, rel_f, k)
+    return out
+
+
+def block_unix_sockets(machine: str | None = None) -> None:
+    """Install :func:`unix_socket_filter` on this thread; inherited across fork and exec, never removable."""
+    program = unix_socket_filter(machine or os.uname().machine)
+    buf = ctypes.create_string_buffer(program, len(program))
+    fprog = struct.pack("@HP", len(program) // 8, ctypes.addressof(buf))  # struct sock_fprog
+    fbuf = ctypes.create_string_buffer(fprog, len(fprog))
+    # seccomp needs no_new_privs (or CAP_SYS_ADMIN); the tail sets it again with setpriv.
+    _check(_libc.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0), "set no_new_privs")
+    _check(
+        _libc.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.addressof(fbuf), 0, 0),
+        "install the seccomp filter that blocks Unix-domain sockets",
+    )
+
+
 def die_with_launcher(launcher_pid: int) -> None:
     """SIGKILL this process (and so, through ``--kill-child``, the sandbox) if the launcher dies.
 
@@ -329,6 +433,8 @@ def run_in_child(cfg: Config) -> None:
         die_with_launcher(cfg["launcher_pid"])
         enter(cfg["userns"], cfg["uid"], cfg["gid"])
         argv = prepare(cfg)
+        if cfg.get("block_unix_sockets", True):
+            block_unix_sockets()
         os.execve(argv[0], argv, cfg["env"])  # noqa: S606 - the tail, no shell
     except BaseException as exc:
         os.write(status, b"E" + str(exc).encode("utf-8", "replace"))
@@ -343,6 +449,8 @@ def main() -> None:
     try:
         die_with_launcher(cfg["launcher_pid"])  # the unshare binary exec'd us: still the launcher's child
         argv = prepare(cfg)
+        if cfg.get("block_unix_sockets", True):
+            block_unix_sockets()
     except Exception as exc:  # noqa: BLE001 - any failure must refuse, never run unconfined
         os.write(status, b"E" + str(exc).encode("utf-8", "replace"))
         os._exit(125)

@@ -6,6 +6,11 @@ not succeed (non-zero exit, killed, deadline) makes the verdict ``fail``
 whatever the policy's ``on_fail`` says: a gate never passes a step that did
 not finish. ``isolation: none`` runs unconfined and always carries a
 high-severity ``KFPG-ISO-UNISOLATED`` finding.
+
+What can be judged before the step runs is judged before it runs: when the
+request alone (a secret-looking ``--env``, an egress exception) already makes
+the verdict ``fail``, :func:`launch` does not start the step, so a credential
+never reaches a step whose outputs the gate would then have to withhold.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from typing import Any
 from kfp_gates.components.common.errors import ConfigError
 from kfp_gates.components.common.gate import Clock, GateSettings, finalize
 from kfp_gates.components.common.policy import GatePolicy, IsolationSection
-from kfp_gates.components.common.result import Finding, GateResult, Subject, Tool
+from kfp_gates.components.common.result import Finding, GateResult, Location, Subject, Tool
 from kfp_gates.components.common.severity import Decision, Severity
 
 from .interface import (
@@ -43,6 +48,8 @@ STEP_FAILED = "KFPG-ISO-STEP-FAILED"
 TIMEOUT = "KFPG-ISO-TIMEOUT"
 SECRET_ENV = "KFPG-ISO-SECRET-ENV"  # noqa: S105 - a finding id, not a secret
 EGRESS_ALLOWED = "KFPG-ISO-EGRESS-ALLOWED"
+OUTPUT_REFUSED = "KFPG-ISO-OUTPUT-REFUSED"
+NOT_RUN = "KFPG-ISO-NOT-RUN"
 
 
 def section(policy: GatePolicy) -> IsolationSection:
@@ -88,34 +95,9 @@ def subject_for(step: StepSpec, extra: Mapping[str, Any] | None = None) -> Subje
     return Subject(name="step: " + shlex.join(step.argv)[:200], digest={"sha256": digest})
 
 
-def findings_for(
-    step: StepSpec, outcome: StepOutcome, *, explicit_env: Sequence[str] = (), egress: Sequence[str] = ()
-) -> list[Finding]:
+def request_findings(explicit_env: Sequence[str] = (), egress: Sequence[str] = ()) -> list[Finding]:
+    """Findings about what the step asks for, known before it runs: secret-looking env names, egress."""
     out: list[Finding] = []
-    if not outcome.isolated:
-        out.append(
-            Finding(
-                id=UNISOLATED,
-                severity=Severity.HIGH,
-                message="step ran WITHOUT isolation (policy isolation: none): it could reach the network "
-                "and every file the caller can read; only the environment, rlimits and deadline applied",
-            )
-        )
-    if outcome.timed_out:
-        out.append(
-            Finding(
-                id=TIMEOUT,
-                severity=Severity.CRITICAL,
-                message=f"step exceeded its deadline of {step.timeout:g}s; it and its children were killed",
-            )
-        )
-    elif not outcome.succeeded:
-        how = (
-            f"exited with status {outcome.exit_code}"
-            if outcome.exit_code is not None
-            else f"was killed by signal {outcome.signal}"
-        )
-        out.append(Finding(id=STEP_FAILED, severity=Severity.CRITICAL, message=f"step {how}"))
     for name in explicit_env:
         if looks_secret(name):
             out.append(
@@ -136,6 +118,56 @@ def findings_for(
                 data={"rule": rule},
             )
         )
+    return out
+
+
+def findings_for(
+    step: StepSpec, outcome: StepOutcome, *, explicit_env: Sequence[str] = (), egress: Sequence[str] = ()
+) -> list[Finding]:
+    out: list[Finding] = []
+    if not outcome.ran:
+        out.append(
+            Finding(
+                id=NOT_RUN,
+                severity=Severity.INFO,
+                message="step not started: the request alone already blocks under this policy; "
+                "nothing ran and no outputs were produced",
+            )
+        )
+    if not outcome.isolated:
+        out.append(
+            Finding(
+                id=UNISOLATED,
+                severity=Severity.HIGH,
+                message="step ran WITHOUT isolation (policy isolation: none): it could reach the network "
+                "and every file the caller can read; only the environment, rlimits and deadline applied",
+            )
+        )
+    if outcome.timed_out:
+        out.append(
+            Finding(
+                id=TIMEOUT,
+                severity=Severity.CRITICAL,
+                message=f"step exceeded its deadline of {step.timeout:g}s; it and its children were killed",
+            )
+        )
+    elif outcome.ran and not outcome.succeeded:
+        how = (
+            f"exited with status {outcome.exit_code}"
+            if outcome.exit_code is not None
+            else f"was killed by signal {outcome.signal}"
+        )
+        out.append(Finding(id=STEP_FAILED, severity=Severity.CRITICAL, message=f"step {how}"))
+    for entry in outcome.refused_outputs:
+        out.append(
+            Finding(
+                id=OUTPUT_REFUSED,
+                severity=Severity.CRITICAL,
+                message=f"output {entry}: only regular files and directories are handed back; it was removed",
+                location=Location(path=entry.split(": ", 1)[0]),
+            )
+        )
+    out.extend(request_findings(explicit_env, egress))
     return out
 
 
@@ -170,6 +202,7 @@ def result_for(
             "backend": outcome.backend,
             "isolated": outcome.isolated,
             "isolation": dict(outcome.details),
+            "ran": outcome.ran,
         },
     )
     if not outcome.succeeded and result.decision is not Decision.FAIL:
@@ -217,12 +250,27 @@ def launch(
 ) -> tuple[GateResult, StepOutcome]:
     """Run ``step`` isolated and return (gate result, outcome).
 
-    Raises what the backend raises when it cannot isolate (never runs the step
-    unconfined unless the policy says ``isolation: none``).
+    When the request alone (:func:`request_findings`) already fails under the
+    policy, the step is not started: the outcome has ``ran=False``, the result
+    is ``fail``, and no output is written. Raises what the backend raises when
+    it cannot isolate (never runs the step unconfined unless the policy says
+    ``isolation: none``).
     """
     clock = Clock()
     backend = backend or backend_for(policy)
-    outcome = backend.run(step)
+    effective = policy.gate(GATE)
+    pre = finalize(
+        gate=GATE,
+        subject=subject_for(step, subject_extra),
+        tool=TOOL,
+        findings=request_findings(explicit_env, egress),
+        settings=GateSettings.from_effective(effective),
+        started_at=clock.started_at,
+    )
+    if pre.decision is Decision.FAIL:
+        outcome = StepOutcome(backend=backend.name, exit_code=None, ran=False, isolated=backend.name != "none")
+    else:
+        outcome = backend.run(step)
     result = result_for(
         policy, step, outcome, clock, explicit_env=explicit_env, egress=egress, subject_extra=subject_extra
     )

@@ -124,7 +124,13 @@ class StepSpec:
 
 @dataclass(frozen=True)
 class StepOutcome:
-    """How a step ended. ``exit_code`` is None when it was killed by a signal or the deadline."""
+    """How a step ended. ``exit_code`` is None when it was killed by a signal or the deadline.
+
+    ``ran`` is False when the gate refused the step before it started (nothing
+    ran, no outputs). ``refused_outputs`` lists output entries the backend
+    removed instead of handing back (symlinks, FIFOs, sockets, devices), each
+    ``"<relative path>: <kind>"``.
+    """
 
     backend: str
     exit_code: int | None
@@ -133,10 +139,14 @@ class StepOutcome:
     duration: float = 0.0
     isolated: bool = True
     details: Mapping[str, Any] = field(default_factory=dict)
+    ran: bool = True
+    refused_outputs: tuple[str, ...] = ()
 
     @property
     def status(self) -> int:
-        """A shell-style status: the exit code, ``128 + signal`` when killed, 124 on timeout."""
+        """A shell-style status: the exit code, ``128 + signal`` when killed, 124 on timeout, 125 not run."""
+        if not self.ran:
+            return 125
         if self.timed_out:
             return 124
         if self.exit_code is not None:
@@ -145,7 +155,7 @@ class StepOutcome:
 
     @property
     def succeeded(self) -> bool:
-        return self.exit_code == 0 and not self.timed_out
+        return self.ran and self.exit_code == 0 and not self.timed_out
 
 
 class IsolationBackend(abc.ABC):

@@ -11,6 +11,12 @@ What the step gets (see :mod:`._nsinit` for how):
   processes; when its first process dies the kernel kills the rest;
 * an environment cleared to an allowlist; rlimits; no capabilities (empty
   bounding, inheritable and ambient sets) and ``no_new_privs``;
+* a seccomp filter refusing ``socket(AF_UNIX)`` (and io_uring): Unix-domain
+  sockets reach past the network namespace, read-only mounts do not stop
+  ``connect()``;
+* outputs written to a staging directory and handed back after the step ended,
+  regular files and directories only (symlinks, FIFOs, sockets, devices are
+  removed and reported);
 * a wall-clock deadline after which its whole process group is killed.
 
 Two ways in, chosen automatically:
@@ -19,8 +25,8 @@ Two ways in, chosen automatically:
   owns the new namespaces; the step then runs with every capability dropped;
 * as real root, no user namespace is needed, and the step runs as an
   unprivileged uid (``nobody`` by default) so that root-owned files that stay
-  visible read-only are still closed to it. Its outputs are staged in a
-  directory that uid owns, next to the output directory, and handed back.
+  visible read-only are still closed to it; its staging directory is owned by
+  that uid and the outputs are handed back owned by the caller.
 
 The set-up runs in the forked child before exec (no interpreter start-up) when
 the launcher is single-threaded, else in a stdlib-only script started by the
@@ -44,6 +50,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -157,24 +164,59 @@ def _kill_group(proc: subprocess.Popen[bytes]) -> None:
     proc.wait()
 
 
-def _hand_back(staged: Path, output: Path) -> None:
+def _kind(mode: int) -> str:
+    for test, kind in (
+        (stat.S_ISLNK, "symlink"), (stat.S_ISFIFO, "FIFO"), (stat.S_ISSOCK, "socket"),
+        (stat.S_ISCHR, "character device"), (stat.S_ISBLK, "block device"),
+    ):  # fmt: skip
+        if test(mode):
+            return kind
+    return "special file"
+
+
+def _hand_back(staged: Path, output: Path) -> tuple[str, ...]:
     """Move the step's outputs from the staging directory into ``output``, owned by the caller.
 
-    Symlinks are moved as links, never followed; existing entries are replaced.
+    Only regular files and directories come back. Symlinks (a link to
+    ``/etc/passwd`` or ``../..`` would be followed by whoever reads the outputs
+    next), FIFOs (a reader hangs), sockets and device nodes are removed, never
+    followed, and returned as ``"<path>: <kind>"`` so the gate blocks on them.
+    Existing entries of ``output`` with the same names are replaced.
     """
     uid, gid = os.getuid(), os.getgid()
+    refused: list[str] = []
     output.mkdir(parents=True, exist_ok=True)
+    for dirpath, dirnames, filenames in os.walk(staged, followlinks=False):
+        for name in sorted([*dirnames, *filenames]):
+            full = os.path.join(dirpath, name)
+            mode = os.lstat(full).st_mode
+            if stat.S_ISDIR(mode) or stat.S_ISREG(mode):
+                os.lchown(full, uid, gid)
+                continue
+            rel = os.path.relpath(full, staged)
+            what = _kind(mode)
+            if stat.S_ISLNK(mode):
+                what += f" to {os.readlink(full)!r}"
+            refused.append(f"{rel}: {what}")
+            os.unlink(full)
+            if name in dirnames:
+                dirnames.remove(name)
     for entry in sorted(staged.iterdir()):
-        for dirpath, dirnames, filenames in os.walk(entry, followlinks=False):
-            for name in dirnames + filenames:
-                os.lchown(os.path.join(dirpath, name), uid, gid)
-        os.lchown(entry, uid, gid)
         dest = output / entry.name
         if dest.is_dir() and not dest.is_symlink():
             shutil.rmtree(dest)
         elif dest.exists() or dest.is_symlink():
             dest.unlink()
         shutil.move(str(entry), str(dest))
+    return tuple(refused)
+
+
+def _staging_dir(output: Path) -> Path:
+    """A fresh directory on the output's filesystem (handing back is a rename): next to it, else inside it."""
+    try:
+        return Path(tempfile.mkdtemp(prefix=".kfp-gates-staging-", dir=output.parent))
+    except OSError:
+        return Path(tempfile.mkdtemp(prefix=".kfp-gates-staging-", dir=output))
 
 
 class LocalNamespaceBackend(IsolationBackend):
@@ -182,7 +224,9 @@ class LocalNamespaceBackend(IsolationBackend):
 
     ``hide`` adds paths to replace with empty directories (or ``/dev/null`` for a
     file); ``run_as`` is the (uid, gid) used when the launcher is real root;
-    ``tmp_size`` bounds the private ``/tmp``.
+    ``tmp_size`` bounds the private ``/tmp``. ``allow_unix_sockets`` switches
+    off the seccomp filter that refuses ``socket(AF_UNIX)`` (tests use it to
+    show what the filter stops; nothing in the gate sets it).
     """
 
     name = "namespaces"
@@ -197,6 +241,7 @@ class LocalNamespaceBackend(IsolationBackend):
         stdout: int | None = None,
         stderr: int | None = None,
         fast: bool = True,
+        allow_unix_sockets: bool = False,
     ) -> None:
         self.hide = tuple(dict.fromkeys((*DEFAULT_HIDE, *(_absolute(h, "hide") for h in hide))))
         self.run_as = run_as
@@ -205,6 +250,7 @@ class LocalNamespaceBackend(IsolationBackend):
         self.stdout = stdout
         self.stderr = stderr
         self.fast = fast
+        self.allow_unix_sockets = allow_unix_sockets
 
     def command(self, config: Mapping[str, object]) -> list[str]:
         """The script path's command line: ``unshare`` starting the set-up script with ``config``."""
@@ -230,15 +276,15 @@ class LocalNamespaceBackend(IsolationBackend):
             if step.output is not None:
                 output = step.output.absolute()
                 output.mkdir(parents=True, exist_ok=True)  # the mount point must exist
+                # The step writes into a staging directory bound at the output's path; only
+                # regular files and directories are handed back once it has ended (never
+                # while it runs). A root launcher's step runs as an unprivileged uid, which
+                # owns the staging directory.
+                staging = _staging_dir(output)
+                (staging / "out").mkdir()
                 if root_mode:
-                    # The step runs as an unprivileged uid: it writes into a directory that
-                    # uid owns, next to the output (same filesystem, so handing back is a rename).
-                    staging = Path(tempfile.mkdtemp(prefix=".kfp-gates-staging-", dir=output.parent))
-                    (staging / "out").mkdir()
                     os.chown(staging / "out", *self.run_as)
-                    outputs.append([str(staging / "out"), str(output)])
-                else:
-                    outputs.append([str(output), str(output)])
+                outputs.append([str(staging / "out"), str(output)])
             read, write = os.pipe()
             config = {
                 "root": _mountpoint(),
@@ -259,6 +305,7 @@ class LocalNamespaceBackend(IsolationBackend):
                 "unshare": _tool(UNSHARE, "unshare"),
                 "setpriv": _tool(SETPRIV, "setpriv"),
                 "launcher_pid": os.getpid(),
+                "block_unix_sockets": not self.allow_unix_sockets,
             }
             try:
                 with cancel_on_signals():
@@ -266,7 +313,9 @@ class LocalNamespaceBackend(IsolationBackend):
             finally:
                 os.close(read)
             if staging is not None and step.output is not None:
-                _hand_back(staging / "out", step.output.absolute())
+                refused = _hand_back(staging / "out", step.output.absolute())
+                if refused:
+                    outcome = replace(outcome, refused_outputs=refused)
             return outcome
         finally:
             if staging is not None:
@@ -349,6 +398,8 @@ class LocalNamespaceBackend(IsolationBackend):
             "hidden": list(self.hide),
             "runs_as": f"uid {self.run_as[0]}" if root_mode else "caller's uid (user namespace root, no capabilities)",
             "capabilities": "none (bounding set empty, no_new_privs)",
+            "unix_sockets": "allowed" if self.allow_unix_sockets else "refused (seccomp: socket(AF_UNIX) fails)",
+            "outputs": "regular files and directories only; links and special files refused",
         }
 
 

@@ -83,15 +83,16 @@ def policy(args: argparse.Namespace) -> GatePolicy:
 def finish(result: GateResult, outcome: StepOutcome, args: argparse.Namespace) -> int:
     """Write the report, print a one-line summary on stderr, and return the exit code.
 
-    The step's own status when it did not succeed (its exit code, 128+signal),
-    3 when it hit its deadline; otherwise 0, or 1 when the gate blocked.
+    1 when the gate refused the step before it started; the step's own status
+    when it did not succeed (its exit code, 128+signal), 3 when it hit its
+    deadline; otherwise 0, or 1 when the gate blocked.
     """
     from kfp_gates.components.common.errors import EXIT_INFRA
     from kfp_gates.components.common.formats import render
 
     if args.report:
         write_text(args.report, render([result], args.format))
-    how = "timed out" if outcome.timed_out else f"status {outcome.status}"
+    how = "not run" if not outcome.ran else "timed out" if outcome.timed_out else f"status {outcome.status}"
     verdict = result.decision.value.upper()
     if use_color(sys.stderr):
         color = {"PASS": "32", "WARN": "33", "FAIL": "31"}[verdict]
@@ -101,6 +102,8 @@ def finish(result: GateResult, outcome: StepOutcome, args: argparse.Namespace) -
     )
     for f in result.active_findings():
         sys.stderr.write(f"  {f.severity.value:<8} {f.id}: {f.message}\n")
+    if not outcome.ran:
+        return result.exit_code  # refused before it started: the gate blocked
     if outcome.timed_out:
         return EXIT_INFRA
     if not outcome.succeeded:

@@ -15,7 +15,9 @@ from . import _isolation
 EPILOG = """exit codes:
   the command's own exit status when it fails (128+N when killed by signal N)
   0  the command succeeded and the gate passed (or warned)
-  1  the gate blocked (e.g. a secret-looking --env in a strict tier)
+  1  the gate blocked (e.g. a secret-looking --env in a strict tier: refused
+     before the command starts), or the command left a symlink or special file
+     in its outputs (removed)
   2  usage or configuration error (missing input, bad option)
   3  the sandbox could not be created (the command did NOT run), or the deadline was hit"""
 

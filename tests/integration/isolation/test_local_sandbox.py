@@ -47,7 +47,8 @@ def sandbox(tmp_path: Path, script: str, backend_cls=LocalNamespaceBackend, **kw
     out_f, err_f = tmp_path / "stdout.txt", tmp_path / "stderr.txt"
     with open(out_f, "wb") as out, open(err_f, "wb") as err:
         backend = backend_cls(stdout=out.fileno(), stderr=err.fileno(), **kw.pop("backend_kw", {}))
-        step = StepSpec(argv=("sh", "-c", script), env=gate.build_env([]), timeout=kw.pop("timeout", 30), **kw)
+        env = kw.pop("env", None) or gate.build_env([])
+        step = StepSpec(argv=("sh", "-c", script), env=env, timeout=kw.pop("timeout", 30), **kw)
         outcome = backend.run(step)
     return Run(outcome, out_f.read_text(errors="replace"), err_f.read_text(errors="replace"))
 
@@ -446,3 +447,86 @@ def test_root_launcher_warns_about_inputs_the_step_cannot_read(tmp_path: Path, c
     assert r.out.splitlines() == ["ok", "rc=1"], r  # as promised: nobody cannot read a 0600 file
     assert "secret.csv: not readable by others" in caplog.text
     assert "ok.csv" not in caplog.text
+
+
+def _unix_server(path: str) -> socket.socket:
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.bind(path)
+    s.listen(4)
+    if not path.startswith("\0"):
+        os.chmod(path, 0o777)  # a root launcher's step runs as nobody: the file mode must not be what stops it
+    return s
+
+
+CONNECT = (
+    "python3 -c 'import socket,sys; s=socket.socket(socket.AF_UNIX); "
+    's.connect(sys.argv[1].replace("@", "\\0", 1))\' {} 2>/dev/null && echo REACHED || echo BLOCKED'
+)
+
+
+@pytest.mark.parametrize("fast", [True, False])
+def test_unix_sockets_in_inputs_and_the_workdir_are_unreachable(tmp_path: Path, fast: bool) -> None:
+    """Read-only binds do not stop connect(); the seccomp filter refusing socket(AF_UNIX) does."""
+    inputs, work = tmp_path / "in", tmp_path / "work"
+    inputs.mkdir()
+    work.mkdir()
+    abstract = f"@kfpg-abstract-{os.getpid()}-{fast}"
+    servers = [_unix_server(str(inputs / "srv.sock")), _unix_server(str(work / "srv.sock")), _unix_server(
+        "\0" + abstract[1:]
+    )]  # fmt: skip
+    script = "; ".join(CONNECT.format(p) for p in (inputs / "srv.sock", "srv.sock", abstract))
+    step_kw = {"inputs": (inputs, work), "workdir": str(work)}
+    try:
+        r = sandbox(tmp_path, script, backend_kw={"fast": fast}, **step_kw)
+        assert r.out.split() == ["BLOCKED", "BLOCKED", "BLOCKED"], r
+        assert r.outcome.details["unix_sockets"].startswith("refused"), r
+        # Protection off: the pathname sockets are reachable through the read-only binds, so
+        # the filter is what stops them; the abstract one stays out of reach (own network namespace).
+        off = sandbox(tmp_path, script, backend_kw={"fast": fast, "allow_unix_sockets": True}, **step_kw)
+        assert off.out.split() == ["REACHED", "REACHED", "BLOCKED"], off
+    finally:
+        for s in servers:
+            s.close()
+
+
+def test_socketpair_and_inet_sockets_still_work_inside(tmp_path: Path) -> None:
+    r = sandbox(
+        tmp_path,
+        'python3 -c \'import socket; a, b = socket.socketpair(); a.send(b"ok"); print(b.recv(2).decode()); '
+        's = socket.socket(); s.bind(("127.0.0.1", 0)); print("inet")\'',
+    )
+    assert r.out.split() == ["ok", "inet"], r
+
+
+def test_links_and_special_files_in_outputs_are_refused_not_handed_back(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    (tmp_path / "secret.txt").write_text("host secret\n")
+    script = (
+        "cd $OUT && echo model > model.bin && mkdir sub && echo w > sub/weights.bin && "
+        "ln -s /etc/passwd passwd && ln -s ../secret.txt sub/up && ln -s sub dirlink && mkfifo pipe"
+    )
+    r = sandbox(tmp_path, script, output=out, env={**gate.build_env([]), "OUT": str(out)})
+    assert r.outcome.exit_code == 0, r
+    assert (out / "model.bin").read_text() == "model\n" and (out / "sub" / "weights.bin").is_file()
+    for name in ("passwd", "sub/up", "dirlink", "pipe"):
+        assert not os.path.lexists(out / name), name
+    refused = sorted(e.split(":", 1)[0] for e in r.outcome.refused_outputs)
+    assert refused == ["dirlink", "passwd", "pipe", "sub/up"], r.outcome
+    assert any("'/etc/passwd'" in e for e in r.outcome.refused_outputs)
+    result = gate.result_for(GatePolicy.default(), StepSpec(argv=("sh",)), r.outcome, gate.Clock())
+    assert result.decision.value == "fail"
+    assert sorted(f.location.path for f in result.findings if f.id == gate.OUTPUT_REFUSED) == refused
+
+
+def test_a_blocking_secret_env_is_refused_before_the_step_starts(tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    env = {**gate.build_env([]), "VAULT_TOKEN": SECRETS["VAULT_TOKEN"]}
+    step = StepSpec(argv=("sh", "-c", f'echo "$VAULT_TOKEN" > {out}/leak'), output=out, env=env, timeout=30)
+    result, outcome = gate.launch(GatePolicy.default("critical"), step, explicit_env=["VAULT_TOKEN"])
+    assert not outcome.ran and result.decision.value == "fail", result
+    assert {f.id for f in result.findings} == {gate.SECRET_ENV, gate.NOT_RUN}
+    assert not (out / "leak").exists()
+    # Where the same request only warns, the step runs (and so the check above is not vacuous).
+    result, outcome = gate.launch(GatePolicy.default("standard"), step, explicit_env=["VAULT_TOKEN"])
+    assert outcome.ran and outcome.exit_code == 0 and result.decision.value == "warn", result
+    assert (out / "leak").read_text().strip() == SECRETS["VAULT_TOKEN"]

@@ -49,11 +49,22 @@ def test_env_passes_named_variables_and_flags_secret_looking_ones(cli, tmp_path:
         "--", "sh", "-c", 'echo "$SEED"',
         env={"SEED": "1234", "VAULT_TOKEN": SECRET},
     )  # fmt: skip
-    assert r.out == "1234\n"
-    assert r.code == 1, r  # critical tier: a credential passed in on request blocks
+    # critical tier: a credential passed in on request blocks, decided before the command starts
+    assert r.code == 1, r
+    assert r.out == "", r
+    assert "not run" in r.err
     data = json.loads((tmp_path / "r.json").read_text())
-    assert [f["id"] for f in data["findings"]] == ["KFPG-ISO-SECRET-ENV"]
+    assert [f["id"] for f in data["findings"]] == ["KFPG-ISO-NOT-RUN", "KFPG-ISO-SECRET-ENV"]
+    assert data["metadata"]["ran"] is False
     assert SECRET not in (tmp_path / "r.json").read_text() + r.err
+    # standard tier: reported, not blocking, so the command runs with it
+    r = cli(
+        "sandbox", "--env", "SEED", "--env", "VAULT_TOKEN", "--report", "r.json",
+        "--", "sh", "-c", 'echo "$SEED"',
+        env={"SEED": "1234", "VAULT_TOKEN": SECRET},
+    )  # fmt: skip
+    assert r.code == 0 and r.out == "1234\n", r
+    assert [f["id"] for f in json.loads((tmp_path / "r.json").read_text())["findings"]] == ["KFPG-ISO-SECRET-ENV"]
 
 
 def test_timeout_exits_3(cli) -> None:
