@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html
 import json
+import re
 from collections.abc import Callable, Sequence
 
 from .result import Finding, GateResult
@@ -55,8 +56,34 @@ def render_json(results: Sequence[GateResult]) -> str:
     return json.dumps([r.to_dict() for r in results], indent=2) + "\n"
 
 
-def _md_escape(text: str) -> str:
-    return text.replace("|", "\\|").replace("\n", " ")
+# Markdown punctuation that could start emphasis, a link, an image, a heading, a table cell,
+# strikethrough or a code span; data-derived text gets each one backslash-escaped.
+_MD_PUNCT = re.compile(r"([\\`*_{}\[\]()#!|~])")
+_LINE_BREAKS = re.compile(r"[\r\n\u2028\u2029\x0b\x0c\x85]+")
+
+
+def md_text(value: object) -> str:
+    """``value`` as Markdown inline text that renders literally, on one line, safe in a table cell.
+
+    The KFP UI renders Markdown itself (outside the HTML iframe sandbox) and
+    passes raw HTML through, so every string that comes from data (a column
+    value, a file name, a finding message) goes through this: ``&``, ``<`` and
+    ``>`` become entities (no tag, no autolink), Markdown punctuation is
+    backslash-escaped (no link, image, emphasis or cell break), and line
+    breaks become spaces (no new block).
+    """
+    text = html.escape(str(value), quote=False)
+    return _LINE_BREAKS.sub(" ", _MD_PUNCT.sub(r"\\\1", text))
+
+
+def md_code(value: object) -> str:
+    """``value`` for use inside a Markdown code span (`` `...` ``), on one line, safe in a table cell.
+
+    A code span shows its content literally (HTML inside is text), but a
+    backtick would end it and nothing can be escaped inside it, so backticks
+    become ``'``; ``|`` is escaped for GFM tables and line breaks become spaces.
+    """
+    return _LINE_BREAKS.sub(" ", str(value).replace("`", "'").replace("|", "\\|"))
 
 
 def render_markdown(results: Sequence[GateResult]) -> str:
@@ -64,8 +91,8 @@ def render_markdown(results: Sequence[GateResult]) -> str:
     for r in results:
         icon = {"pass": "✅", "warn": "⚠️", "fail": "❌"}[r.decision.value]
         out.append(f"## {icon} {r.gate}: {r.decision.value.upper()}\n")
-        out.append(f"- **Subject:** `{r.subject.name}` (sha256 `{r.subject.sha256}`)")
-        out.append(f"- **Tool:** {r.tool.name} {r.tool.version}")
+        out.append(f"- **Subject:** `{md_code(r.subject.name)}` (sha256 `{md_code(r.subject.sha256 or 'not read')}`)")
+        out.append(f"- **Tool:** {md_text(r.tool.name)} {md_text(r.tool.version)}")
         out.append(f"- **Checked:** {r.started_at.isoformat()} → {r.finished_at.isoformat()}")
         counts = ", ".join(f"{n} {s}" for s, n in r.counts().items() if n) or "none"
         out.append(f"- **Findings:** {counts}\n")
@@ -74,8 +101,8 @@ def render_markdown(results: Sequence[GateResult]) -> str:
             out.append("|---|---|---|---|")
             for f in _sorted(r.findings):
                 sid = f"{f.id} (waived)" if f.waived else f.id
-                loc = _md_escape(str(f.location)) if f.location else ""
-                out.append(f"| {f.severity.value} | {_md_escape(sid)} | {loc} | {_md_escape(f.message)} |")
+                loc = md_text(f.location) if f.location else ""
+                out.append(f"| {f.severity.value} | {md_text(sid)} | {loc} | {md_text(f.message)} |")
             out.append("")
     return "\n".join(out) + "\n"
 

@@ -12,6 +12,7 @@ import html
 import json
 from typing import Any
 
+from kfp_gates.components.common.formats import md_code, md_text
 from kfp_gates.components.common.result import GateResult
 
 _STYLE = """
@@ -128,8 +129,8 @@ def render_html(result: GateResult) -> str:
     return "\n".join(parts) + "\n"
 
 
-def _md(text: Any) -> str:
-    return str(text).replace("\\", "\\\\").replace("|", "\\|").replace("`", "'").replace("\n", " ")
+# Every data-derived string goes through one of these: the KFP UI renders Markdown natively.
+_md, _md_code = md_text, md_code
 
 
 def render_markdown(result: GateResult) -> str:
@@ -140,8 +141,8 @@ def render_markdown(result: GateResult) -> str:
     out = [
         f"## {icon} Data validation: {result.decision.value.upper()}",
         "",
-        f"- **Dataset:** `{_md(result.subject.name)}` (sha256 `{result.subject.sha256}`)",
-        f"- **Suite:** `{_md((md.get('suite') or {}).get('name', ''))}` · engine {_md(md.get('engine', ''))} · "
+        f"- **Dataset:** `{_md_code(result.subject.name)}` (sha256 `{_md_code(result.subject.sha256 or 'not read')}`)",
+        f"- **Suite:** `{_md_code((md.get('suite') or {}).get('name', ''))}` · engine {_md(md.get('engine', ''))} · "
         f"rows {md.get('rows') if md.get('rows') is not None else '—'}",
         f"- **Expectations:** {stats.get('successful', 0)} of {stats.get('expectations', 0)} passed "
         f"({stats.get('success_percent', 0)}%), unexpected values {stats.get('unexpected_rows', 0)}",
@@ -159,6 +160,6 @@ def render_markdown(result: GateResult) -> str:
             r.get("column") or "—")
         observed = r.get("observed")
         observed_text = observed if isinstance(observed, str) else json.dumps(observed, ensure_ascii=False)
-        out.append(f"| {status} | `{_md(r.get('type', ''))}` | {column} | {_md(r.get('expected', ''))} | "
+        out.append(f"| {status} | `{_md_code(r.get('type', ''))}` | {column} | {_md(r.get('expected', ''))} | "
                    f"{_md(observed_text)} | {_md(_value_text(r.get('values') or []))} |")
     return "\n".join(out) + "\n"

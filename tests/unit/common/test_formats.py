@@ -64,3 +64,20 @@ def test_table_shows_verdict_subject_and_findings_without_color_by_default():
     assert text.startswith("FAIL  model_scan  model.pkl")
     assert "KFPG-PICKLE-DANGEROUS" in text and "\033[" not in text
     assert "\033[31m" in render_table([make_result()], color=True)
+
+
+def test_markdown_from_hostile_names_and_messages_renders_no_markup():
+    """The KFP UI renders Markdown natively with raw HTML passed through: data must stay text."""
+    from kfp_gates.components.common.result import Subject
+    from tests.support.markdown_render import render, unexpected_tags
+
+    hostile = "<img src=x onerror=alert(1)> [c](javascript:alert(1)) ![p](http://t.example/p) <b>\n\n# h"
+    r = make_result(
+        subject=Subject(name="model`<img src=y onerror=alert(2)>`.pkl", digest={"sha256": "ab" * 32}),
+        findings=(Finding(id="X<i>", severity="high", message=hostile, location=Location(path="<a href=z>.pkl")),),
+    )
+    md = render_markdown([r])
+    assert unexpected_tags(md) == [], md
+    out = render(md)
+    assert "<a " not in out and "<h1" not in out
+    assert "onerror=alert(1)" in out.replace("&lt;", "<").replace("&gt;", ">")  # still readable, as text

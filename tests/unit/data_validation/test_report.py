@@ -33,7 +33,7 @@ def test_markdown_summary_lists_failures_first(write):
     lines = [ln for ln in text.splitlines() if ln.startswith("| ")]
     assert lines[1].startswith("| **FAIL**") and lines[-1].startswith("| PASS")
     assert "**label**" in text and "**gone**" in text
-    assert "b\\|'x'" in text  # pipes and backticks from the data cannot break the table
+    assert "b\\|\\`x\\`" in text  # pipes and backticks from the data cannot break the table
 
 
 def test_metrics(write):
@@ -42,3 +42,29 @@ def test_metrics(write):
     assert m["expectations_failed"] == 2.0
     assert m["success_percent"] == 33.33
     assert m["unexpected_rows"] == 2.0 and m["rows"] == 3.0
+
+
+HOSTILE = [
+    "<img src=x onerror=alert(1)>",
+    "<script>alert(1)</script>",
+    "[click](javascript:alert(1))",
+    "![t](http://tracker.example/p.png)",
+    "<https://evil.example>",
+    "**bold** ~~gone~~ `code`",
+    "a\n\n# heading\n<details open>",
+]
+
+
+def test_markdown_renders_no_html_links_or_images_from_data(write, tmp_path):
+    """Rendered as the KFP UI renders Markdown (raw HTML passes through), data stays text."""
+    from tests.support.markdown_render import render, unexpected_tags
+
+    rows = "\n".join('"' + v.replace('"', '""') + '",1' for v in HOSTILE)
+    path = write("d.csv", "label,n\n" + rows + "\n")
+    bad_name = tmp_path / "<img src=x onerror=alert(2)>.csv"
+    bad_name.write_text(path.read_text())
+    text = render_markdown(validate_data(bad_name, SUITE))
+    assert unexpected_tags(text) == [], text
+    html_out = render(text)
+    assert "onerror=alert(1)" in html_out.replace("&lt;", "<")  # shown, as text
+    assert "<a " not in html_out and "<script" not in html_out and "<h1" not in html_out
