@@ -1,10 +1,23 @@
-"""Digests of files and directories.
+"""Digests of files, directories and models: the one subject identity every gate uses.
 
-A directory digest is the sha256 of a manifest: one line per entry, sorted by
-the entry's POSIX relative path (bytewise UTF-8), so the same tree gives the
-same digest on every machine. Symlinks are never followed out of the root: a
-link whose target resolves inside the root is hashed as that file, any other
-link is recorded by its target text and not read.
+A file's digest is the sha256 of its bytes (what ``sha256sum`` prints),
+whatever path it was named by.
+
+A directory digest is the sha256 of a manifest: one line per entry,
+``<kind> <sha256> <relative path>\n``, sorted by the entry's POSIX relative
+path (bytewise UTF-8), so the same tree gives the same digest on every
+machine. Symlinks are never followed out of the root: a link whose target
+resolves to a regular file inside the root is hashed as that file (kind
+``file``), any other link is recorded by the sha256 of its target text
+(kind ``symlink``) and not read. Empty directories, fifos, sockets and
+devices carry no bytes and are not listed.
+
+A *model* digest is the file digest of a one-file model and, for a directory,
+the directory digest without the top-level version-control metadata
+(:data:`MODEL_DIGEST_EXCLUDES`, which model signing ignores by default too). Model scan,
+model signing, verification and the evidence all compute this same value,
+each from the bytes it reads for its own work (:func:`manifest_digest`), so a
+result about one model can be checked against another model's digest.
 """
 
 from __future__ import annotations
@@ -12,6 +25,7 @@ from __future__ import annotations
 import hashlib
 import os
 import stat
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -87,10 +101,38 @@ def directory_manifest(root: str | os.PathLike[str]) -> list[ManifestEntry]:
 
 def sha256_directory(root: str | os.PathLike[str]) -> str:
     """Hex sha256 of the directory manifest (see module docstring)."""
+    return manifest_digest(directory_manifest(root))
+
+
+# Top-level entries of a model directory that are not part of the model: version-control metadata that no
+# model loader reads (the same list model signing ignores by default, so both gates name one digest).
+MODEL_DIGEST_EXCLUDES: tuple[str, ...] = (".git", ".gitattributes", ".github", ".gitignore")
+
+
+def manifest_digest(entries: Iterable[ManifestEntry], exclude: Iterable[str] = ()) -> str:
+    """sha256 of the manifest of ``entries`` (any order), leaving out ``exclude`` and everything below it.
+
+    The one definition of a directory digest: :func:`sha256_directory` and
+    every gate that hashes a tree while reading it for its own work build
+    their :class:`ManifestEntry` list and call this.
+    """
+    dropped = tuple(e.strip("/") for e in exclude if e.strip("/"))
+
+    def kept(path: str) -> bool:
+        return not any(path == d or path.startswith(d + "/") for d in dropped)
+
     h = hashlib.sha256()
-    for e in directory_manifest(root):
+    for e in sorted((e for e in entries if kept(e.path)), key=lambda e: e.path.encode("utf-8")):
         h.update(e.line().encode("utf-8"))
     return h.hexdigest()
+
+
+def model_digest(path: str | os.PathLike[str]) -> str:
+    """The model digest of a file or directory (see module docstring). Reads every byte once."""
+    p = Path(path)
+    if p.is_dir():
+        return manifest_digest(directory_manifest(p), MODEL_DIGEST_EXCLUDES)
+    return sha256_file(p)
 
 
 def sha256_path(path: str | os.PathLike[str]) -> str:

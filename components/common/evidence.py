@@ -18,7 +18,12 @@ PREDICATE_TYPE = "https://kfp-gates.dev/attestation/gate-result/v1"
 
 
 def to_statement(result: GateResult) -> dict[str, Any]:
-    """The in-toto Statement v1 for ``result``."""
+    """The in-toto Statement v1 for ``result``.
+
+    The subject is the checked artifact's content digest. A result whose subject
+    could not be read (a ``fail`` by construction) has an empty digest set:
+    the statement records the refusal but attests nothing about any bytes.
+    """
     return {
         "_type": STATEMENT_TYPE,
         "subject": [{"name": result.subject.name, "digest": dict(result.subject.digest)}],
@@ -41,6 +46,8 @@ def from_statement(statement: dict[str, Any]) -> GateResult:
         raise UnsafeInputError("not a kfp-gates gate-result statement (wrong _type or predicateType)")
     result = GateResult.from_dict(statement.get("predicate") or {})
     subjects = statement.get("subject") or []
-    if not any(s.get("digest", {}).get("sha256") == result.subject.sha256 for s in subjects):
+    if not isinstance(subjects, list) or not any(
+        isinstance(s, dict) and s.get("digest") == dict(result.subject.digest) for s in subjects
+    ):
         raise UnsafeInputError("statement subject digest does not match the result it carries")
     return result

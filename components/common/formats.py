@@ -36,7 +36,7 @@ def render_table(results: Sequence[GateResult], *, color: bool = False, max_find
     for r in results:
         counts = ", ".join(f"{n} {s}" for s, n in r.counts().items() if n)
         lines.append(
-            f"{_verdict(r.decision, color)}  {r.gate}  {r.subject.name}  sha256:{r.subject.sha256[:12]}"
+            f"{_verdict(r.decision, color)}  {r.gate}  {r.subject.name}  sha256:{(r.subject.sha256 or 'not-read')[:12]}"
             + (f"  ({counts})" if counts else "")
         )
         shown = _sorted(r.findings)
@@ -124,7 +124,7 @@ def render_html(results: Sequence[GateResult], *, title: str = "kfp-gates report
         d = r.decision.value
         parts.append(f"<h2 class='{d}'>{e(r.gate)}: {d.upper()}</h2>")
         parts.append(
-            f"<p>Subject <code>{e(r.subject.name)}</code> sha256 <code>{e(r.subject.sha256)}</code><br>"
+            f"<p>Subject <code>{e(r.subject.name)}</code> sha256 <code>{e(r.subject.sha256 or 'not read')}</code><br>"
             f"Tool {e(r.tool.name)} {e(r.tool.version)} · {e(r.started_at.isoformat())}</p>"
         )
         if r.findings:

@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from .policy import EffectiveGate, OnFail, Waiver
-from .result import AppliedWaiver, Finding, GateResult, Subject, Tool, utcnow
+from .result import SUBJECT_UNREAD, AppliedWaiver, Finding, GateResult, Subject, Tool, utcnow
 from .severity import Decision, Severity
 
 WAIVER_EXPIRED = "KFPG-WAIVER-EXPIRED"
@@ -53,7 +53,8 @@ def apply_waivers(findings: Iterable[Finding], waivers: Sequence[Waiver], today:
     used: set[str] = set()
     out: list[Finding] = []
     for f in findings:
-        match = next((active[i] for i in sorted(f.ids()) if i in active), None)
+        # A missing subject cannot be waived: the result would then pass about nothing.
+        match = None if f.id == SUBJECT_UNREAD else next((active[i] for i in sorted(f.ids()) if i in active), None)
         if match is not None:
             used.add(match.id)
             applied = AppliedWaiver(id=match.id, reason=match.reason, owner=match.owner, expires=str(match.expires))
@@ -79,6 +80,16 @@ def apply_waivers(findings: Iterable[Finding], waivers: Sequence[Waiver], today:
                 )
             )
     return out
+
+
+def unread_subject_finding(name: str, why: str) -> Finding:
+    """The blocking finding of a result whose subject could not be read (see ``Subject.unread``)."""
+    return Finding(
+        id=SUBJECT_UNREAD,
+        severity=Severity.CRITICAL,
+        message=f"{name}: {why}; this result names no digest and proves nothing about any bytes",
+        data={"subject": name},
+    )
 
 
 def decide(findings: Iterable[Finding], fail_on: Severity) -> Decision:
@@ -118,7 +129,12 @@ def finalize(
     final = apply_waivers(findings, settings.waivers, today)
     decision = decide(final, settings.fail_on)
     policy = settings.describe()
-    if decision is Decision.FAIL and settings.on_fail == "warn":
+    if not subject.known:
+        # Fail closed: a result about no bytes is never a pass or a warning, whatever the policy says.
+        if not any(f.id == SUBJECT_UNREAD for f in final):
+            final.append(unread_subject_finding(subject.name, "the gate did not read its subject"))
+        decision = Decision.FAIL
+    elif decision is Decision.FAIL and settings.on_fail == "warn":
         decision = Decision.WARN
         policy["downgraded_to_warn"] = True
     return GateResult(

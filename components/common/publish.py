@@ -91,10 +91,12 @@ def publish(
             metrics.log_metric(name, value)
     if result_metadata is not None:
         result_metadata["decision"] = result.decision.value
-        result_metadata["subject_sha256"] = result.subject.sha256
+        result_metadata["subject_sha256"] = result.subject.sha256 or ""
 
     verdict = result.decision.value
-    print(f"kfp-gates: {result.gate} verdict {verdict} for sha256:{result.subject.sha256}", flush=True)
+    subject = result.subject
+    about = f"sha256:{subject.sha256}" if subject.known else f"{subject.name} (not read: no digest)"
+    print(f"kfp-gates: {result.gate} verdict {verdict} for {about}", flush=True)
     return verdict
 
 

@@ -76,8 +76,18 @@ class Finding(_Frozen):
         return {self.id, *[str(a) for a in aliases]}
 
 
+# A result whose subject could not be read carries no digest and this blocking finding (see Subject.unread).
+SUBJECT_UNREAD = "KFPG-SUBJECT-UNREAD"
+
+
 class Subject(_Frozen):
-    """What was checked: a name and its digests (``sha256`` is required)."""
+    """What was checked: a name and its content digests.
+
+    ``digest`` holds ``sha256`` (64 lowercase hex characters) — the sha256 of the
+    checked bytes, never of a path. It is empty only when the gate could not
+    read its subject (:meth:`unread`); a result with such a subject must be a
+    ``fail`` carrying a :data:`SUBJECT_UNREAD` finding, so nothing can bind it as a pass.
+    """
 
     name: str
     digest: dict[str, str]
@@ -85,14 +95,32 @@ class Subject(_Frozen):
     @field_validator("digest")
     @classmethod
     def _has_sha256(cls, v: dict[str, str]) -> dict[str, str]:
+        if not v:
+            return v
         sha = v.get("sha256")
         if sha is None or not _SHA256.match(sha):
             raise ValueError("digest must contain 'sha256' as 64 lowercase hex characters")
+        if sha == "0" * 64:
+            raise ValueError("the all-zero sha256 is a placeholder, not the digest of anything checked")
         return v
 
+    @classmethod
+    def unread(cls, name: str) -> Subject:
+        """A subject the gate could not read: no digest (never a made-up one)."""
+        return cls(name=name, digest={})
+
     @property
-    def sha256(self) -> str:
-        return self.digest["sha256"]
+    def known(self) -> bool:
+        return bool(self.digest)
+
+    @property
+    def sha256(self) -> str | None:
+        """The content digest, or None when the subject could not be read."""
+        return self.digest.get("sha256")
+
+    def describe(self) -> str:
+        """``name (sha256:<digest>)`` or ``name (not read)``, for messages."""
+        return f"{self.name} (sha256:{self.sha256})" if self.sha256 else f"{self.name} (not read: no digest)"
 
 
 class Tool(_Frozen):
@@ -134,6 +162,12 @@ class GateResult(_Frozen):
     def _ordered(self) -> GateResult:
         if self.finished_at < self.started_at:
             raise ValueError("finished_at is before started_at")
+        if not self.subject.known:
+            blocking = any(f.id == SUBJECT_UNREAD and not f.waived for f in self.findings)
+            if self.decision is not Decision.FAIL or not blocking:
+                raise ValueError(
+                    f"a result whose subject has no digest must be 'fail' with a {SUBJECT_UNREAD} finding"
+                )
         return self
 
     # ----- convenience -------------------------------------------------

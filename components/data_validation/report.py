@@ -75,7 +75,7 @@ def render_html(result: GateResult) -> str:
         f"<h1>Data validation <span class='verdict v-{e(d)}'>{e(d.upper())}</span></h1>",
         "<table>",
         f"<tr><th>dataset</th><td><code>{e(result.subject.name)}</code></td></tr>",
-        f"<tr><th>sha256</th><td><code>{e(result.subject.sha256)}</code></td></tr>",
+        f"<tr><th>sha256</th><td><code>{e(result.subject.sha256 or 'not read')}</code></td></tr>",
         f"<tr><th>suite</th><td><code>{e(str(suite.get('name', '')))}</code> "
         f"(sha256 <code>{e(str(suite.get('sha256', ''))[:16])}…</code>)</td></tr>",
         f"<tr><th>engine</th><td>{e(str(md.get('engine', '')))} · {e(result.tool.name)} {e(result.tool.version)}"

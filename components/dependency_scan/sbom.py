@@ -56,7 +56,7 @@ def render_cyclonedx(result: GateResult) -> str:
 
     bom = Bom()
     bom.metadata.component = Component(name=result.subject.name, type=ComponentType.APPLICATION,
-                                       bom_ref=f"subject:{result.subject.sha256[:16]}")
+                                       bom_ref=f"subject:{(result.subject.sha256 or 'unread')[:16]}")
     refs: dict[tuple[str, str], Component] = {}
 
     def component(name: str, version: str, purl: str | None = None) -> Component:

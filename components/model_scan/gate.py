@@ -6,9 +6,8 @@ import os
 from pathlib import Path
 from typing import Any
 
-from kfp_gates.components.common.digest import sha256_path
 from kfp_gates.components.common.errors import ConfigError
-from kfp_gates.components.common.gate import Clock, GateSettings, finalize
+from kfp_gates.components.common.gate import Clock, GateSettings, finalize, unread_subject_finding
 from kfp_gates.components.common.policy import GatePolicy, ModelScanSection
 from kfp_gates.components.common.result import GateResult, Subject, Tool
 from kfp_gates.components.common.severity import Severity
@@ -89,6 +88,11 @@ def run_gate(
         },
     )
     p = Path(path)
+    name = subject_name or p.name or str(p)
+    digest = report.model_digest()  # taken from the bytes the scan read, in the same pass
+    findings = list(report.findings)
+    if digest is None:
+        findings.append(unread_subject_finding(name, "the scan read no model file or directory"))
     metadata: dict[str, Any] = {
         "files": [f.to_dict() for f in report.files],
         "globals": dict(sorted(report.globals_seen.items())),
@@ -96,9 +100,9 @@ def run_gate(
     }
     return finalize(
         gate=GATE,
-        subject=Subject(name=subject_name or p.name or str(p), digest={"sha256": sha256_path(p)}),
+        subject=Subject(name=name, digest={"sha256": digest}) if digest else Subject.unread(name),
         tool=Tool(name=TOOL_NAME, version=_version()),
-        findings=report.findings,
+        findings=findings,
         settings=settings,
         started_at=clock.started_at,
         metadata=metadata,

@@ -9,6 +9,7 @@ cannot analyse to the end is a finding that blocks ("cannot prove safe").
 
 from __future__ import annotations
 
+import hashlib
 import io
 import os
 import re
@@ -24,7 +25,10 @@ from kfp_gates.components.common.errors import InputNotFoundError
 from kfp_gates.components.common.result import Finding, Location
 from kfp_gates.components.common.severity import Severity
 
+from kfp_gates.components.common.digest import MODEL_DIGEST_EXCLUDES, ManifestEntry, manifest_digest, sha256_file
+
 from . import formats
+from ._digest import BufferHash, HashingFile, identity
 from ._reader import Readable, Reader
 from ._walker import Blob, Global, ListVal, StreamResult, Walker, as_text
 from .errors import Corrupt, LimitExceeded, StreamError, Truncated
@@ -45,6 +49,7 @@ NESTED_UNSCANNED = "KFPG-MS-NESTED-UNSCANNED"
 SYMLINK = "KFPG-MS-SYMLINK"
 NOT_ANALYSED = "KFPG-MS-NOT-ANALYSED"
 KERAS_LAMBDA = "KFPG-MS-KERAS-LAMBDA"
+CHANGED = "KFPG-MS-CHANGED"  # the file changed while it was scanned: the verdict cannot be bound to its bytes
 # A Keras model config (HDF5 attribute or .keras config.json) that declares a Lambda layer:
 # loading it deserialises Python bytecode (marshal) unless safe_mode is on.
 _IMPORTABLE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*\Z").match
@@ -116,6 +121,28 @@ class ScanReport:
     files: list[FileReport] = field(default_factory=list)
     globals_seen: dict[str, str] = field(default_factory=dict)  # module.name -> verdict
     bytes_analysed: int = 0
+    # The subject's bytes, as read by the scan: sha256 per relative path ("." for a one-file scan), symlinks
+    # that are not followed (path, target text) and links to files inside the root (path, target's path
+    # relative to the root, target's absolute path).
+    digests: dict[str, str] = field(default_factory=dict)
+    symlinks: list[tuple[str, str]] = field(default_factory=list)
+    links: list[tuple[str, str, Path]] = field(default_factory=list)
+    scanned_directory: bool = False
+
+    def model_digest(self) -> str | None:
+        """The kfp-gates model digest (common.digest) of what was scanned; None when no file or directory was."""
+        if "." in self.digests:
+            return self.digests["."]
+        if not self.scanned_directory:
+            return None
+        entries = [ManifestEntry(rel, "file", sha) for rel, sha in self.digests.items()]
+        entries += [ManifestEntry(rel, "symlink", hashlib.sha256(t.encode()).hexdigest()) for rel, t in self.symlinks]
+        # A link to a file inside the root is that file's bytes (scanned under the file's own name).
+        for rel, target_rel, target in self.links:
+            # The target was scanned (and hashed) under its own name, unless the root path itself has links.
+            sha = self.digests.get(target_rel) or sha256_file(target)
+            entries.append(ManifestEntry(rel, "file", sha))
+        return manifest_digest(entries, MODEL_DIGEST_EXCLUDES)
 
 
 @dataclass(frozen=True)
@@ -158,8 +185,9 @@ class ModelScanner:
                                      hint="pass the path of a model file or of a model directory")
         if p.is_dir():
             self._scan_dir(p)
+            self.report.scanned_directory = True
         else:
-            self._scan_file(p, str(p))
+            self._scan_file(p, str(p), ".")
         return self.report
 
     def scan_bytes(self, data: bytes, name: str = "<bytes>") -> ScanReport:
@@ -198,6 +226,10 @@ class ModelScanner:
                         inside = True
                     except ValueError:
                         inside = False
+                    if inside and target.is_file():
+                        self.report.links.append((rel, target.relative_to(real_root).as_posix(), target))
+                    else:
+                        self.report.symlinks.append((rel, os.readlink(full)))
                     if not inside:
                         self._add(SYMLINK, Severity.MEDIUM,
                                   f"symlink {rel} points outside the scanned directory ({os.readlink(full)}); "
@@ -205,13 +237,13 @@ class ModelScanner:
                     # A link inside the root points at a file the walk scans under its own name.
                     continue
                 if stat.S_ISREG(st.st_mode):
-                    self._scan_file(full, display)
+                    self._scan_file(full, display, rel)
             dirnames[:] = [n for n in dirnames if not (d / n).is_symlink()]
 
-    def _scan_file(self, path: Path, display: str) -> None:
+    def _scan_file(self, path: Path, display: str, rel: str) -> None:
+        """Scan one file, and record the sha256 of the bytes the scan read (never a second read)."""
         where = _Where(display)
         try:
-            size = path.stat().st_size
             fh = open(path, "rb")
         except FileNotFoundError:
             raise InputNotFoundError("file not found", where=display) from None
@@ -221,11 +253,22 @@ class ModelScanner:
             raise InputNotFoundError("permission denied", where=display,
                                      hint="the scanner must be able to read every file it is asked to scan") from None
         with fh:
+            before = identity(fh.fileno())
+            size = before[2]
             if size <= IN_MEMORY_MAX:
                 data = fh.read()
+                hashed = BufferHash(data)
                 self._scan_blob(where, data)
+                digest = hashed.hexdigest()
             else:
-                self._scan_stream(where, fh, size, seekable=True)
+                with HashingFile(fh) as tee:
+                    self._scan_stream(where, tee, size, seekable=True)
+                    digest = tee.hexdigest()
+            if identity(fh.fileno()) != before or (size <= IN_MEMORY_MAX and len(data) != size):
+                self._add(CHANGED, Severity.CRITICAL,
+                          "the file changed while it was scanned; the verdict cannot be bound to its bytes "
+                          "(scan a copy no one is writing to)", where)
+        self.report.digests[rel] = digest
 
     # ------------------------------------------------------------------ dispatch by content
     def _scan_blob(self, where: _Where, data: bytes) -> None:

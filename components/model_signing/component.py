@@ -109,10 +109,11 @@ def sign_model(
             print(f"  {f.severity.value:<8} {f.id}: {f.message}")
         return "fail"
     signature.metadata["model_uri"] = model.uri
-    signature.metadata["manifest_sha256"] = outcome.subject.sha256
+    signature.metadata["model_sha256"] = outcome.subject.sha256 or ""
+    signature.metadata["manifest_sha256"] = signing.manifest.root_digest()
     signature.metadata["method"] = signing.manifest.method
     signature.metadata["bound_gates"] = ",".join(g.gate for g in signing.gate_results)
-    print(f"kfp-gates: model_signing signed {model.uri} (manifest sha256:{outcome.subject.sha256})")
+    print(f"kfp-gates: model_signing signed {model.uri} (model sha256:{outcome.subject.sha256})")
     return verdict
 
 
@@ -188,7 +189,7 @@ def verify_model(
         result_metadata=result.metadata,
         title="kfp-gates: model verification",
     )
-    result.metadata["manifest_sha256"] = outcome.subject.sha256
+    result.metadata["model_sha256"] = outcome.subject.sha256 or ""
     for f in outcome.active_findings():
         print(f"  {f.severity.value:<8} {f.id}: {f.message}")
     return verdict

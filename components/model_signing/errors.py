@@ -29,6 +29,8 @@ BAD_STATEMENT = "KFPG-SIGN-BAD-STATEMENT"
 GATE_MISSING = "KFPG-SIGN-GATE-MISSING"
 GATE_FAILED = "KFPG-SIGN-GATE-FAILED"
 GATE_RESULT_UNSIGNED = "KFPG-SIGN-GATE-RESULT-UNSIGNED"
+GATE_OTHER_SUBJECT = "KFPG-SIGN-GATE-OTHER-SUBJECT"  # a gate result about other bytes than this model
+GATE_SUBJECT_UNREAD = "KFPG-SIGN-GATE-SUBJECT-UNREAD"  # a gate result that names no subject digest
 
 
 @dataclass(frozen=True, order=True)
@@ -81,7 +83,9 @@ class SignatureError(GateBlocked):
 class ModelIntegrityError(GateBlocked):
     """The signature is valid but the model on disk is not what was signed. ``differences`` names each file."""
 
-    def __init__(self, differences: tuple[Difference, ...], *, where: str | None = None) -> None:
+    def __init__(
+        self, differences: tuple[Difference, ...], *, where: str | None = None, model_digest: str | None = None
+    ) -> None:
         shown = "; ".join(str(d) for d in differences[:20])
         more = f"; and {len(differences) - 20} more" if len(differences) > 20 else ""
         super().__init__(
@@ -90,15 +94,19 @@ class ModelIntegrityError(GateBlocked):
             hint="the model was changed after signing; re-run the gates and sign again, or deploy the signed bytes",
         )
         self.differences = differences
+        self.model_digest = model_digest  # of the bytes on disk (not the signed ones)
 
 
 class GateBindingError(GateBlocked):
-    """A gate result the policy requires is absent from the signed statement, or did not pass."""
+    """A gate result is absent, did not pass, or is about other bytes than the model (``model_digest``)."""
 
-    def __init__(self, message: str, *, finding_id: str, gate: str, hint: str | None = None) -> None:
+    def __init__(
+        self, message: str, *, finding_id: str, gate: str, hint: str | None = None, model_digest: str | None = None
+    ) -> None:
         super().__init__(message, hint=hint)
         self.finding_id = finding_id
         self.gate = gate
+        self.model_digest = model_digest  # of the model that was hashed, when it was
 
 
 class SignerUnavailableError(InfrastructureError):

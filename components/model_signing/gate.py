@@ -8,7 +8,6 @@ propagate: the caller cannot get a verdict from a gate that could not run.
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections.abc import Sequence
 from importlib import metadata
@@ -16,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from kfp_gates.components.common.errors import GateBlocked
-from kfp_gates.components.common.gate import Clock, GateSettings, finalize
+from kfp_gates.components.common.gate import Clock, GateSettings, finalize, unread_subject_finding
 from kfp_gates.components.common.result import Finding, GateResult, Location, Subject, Tool
 from kfp_gates.components.common.severity import Severity
 
@@ -40,13 +39,18 @@ def tool() -> Tool:
     return Tool(name="kfp-gates model_signing", version=f"{v('kfp-gates')} (model-signing {v('model-signing')})")
 
 
-def _signature_subject(model: Path, signature: Path) -> Subject:
-    # No verified manifest to name: identify what was checked by the signature's own bytes.
-    try:
-        digest = hashlib.sha256(signature.read_bytes()).hexdigest()
-    except OSError:
-        digest = hashlib.sha256(str(model).encode()).hexdigest()
-    return Subject(name=model.name or str(model), digest={"sha256": digest})
+def _refused_subject(exc: GateBlocked, model: Path, what: str) -> tuple[Subject, list[Finding]]:
+    """The subject of a refusal: the model digest of the bytes that were hashed, or none at all.
+
+    Never a made-up digest (of a path or of the signature): when the refusal
+    came before the model was hashed, the result names no digest and carries
+    the blocking SUBJECT_UNREAD finding, so it cannot be bound as a pass.
+    """
+    name = model.name or str(model)
+    digest = getattr(exc, "model_digest", None)
+    if digest:
+        return Subject(name=name, digest={"sha256": digest}), []
+    return Subject.unread(name), [unread_subject_finding(name, f"the model was not hashed: {what} was refused first")]
 
 
 def findings_for(exc: GateBlocked, model: Path) -> list[Finding]:
@@ -92,13 +96,15 @@ def run_verify_gate(
             root, sig, verifier, require_gates=require_gates, gate_result_files=gate_result_files, progress=progress
         )
     except GateBlocked as exc:
-        findings = findings_for(exc, root)
-        subject = _signature_subject(root, sig)
+        subject, unread = _refused_subject(exc, root, "the signature")
+        findings = findings_for(exc, root) + unread
     else:
         findings = []
         m = v.manifest
-        subject = Subject(name=m.model_name or root.name, digest={"sha256": v.statement.subject_sha256})
+        assert v.actual.model_digest is not None
+        subject = Subject(name=m.model_name or root.name, digest={"sha256": v.actual.model_digest})
         meta.update(
+            manifest_sha256=v.statement.subject_sha256,
             method=m.method,
             hash_type=m.hash_type,
             files=len(v.actual.files()),
@@ -145,16 +151,16 @@ def run_sign_gate(
             signer_label=tool().version,
         )
     except GateBlocked as exc:
-        findings = findings_for(exc, root)
-        subject = Subject(
-            name=root.name or str(root), digest={"sha256": hashlib.sha256(str(root).encode()).hexdigest()}
-        )
+        subject, unread = _refused_subject(exc, root, "the input")
+        findings = findings_for(exc, root) + unread
         meta: dict[str, Any] = {}
     else:
         findings = []
         m = signing.manifest
-        subject = Subject(name=m.model_name, digest={"sha256": m.root_digest()})
+        assert m.model_digest is not None
+        subject = Subject(name=m.model_name, digest={"sha256": m.model_digest})
         meta = {
+            "manifest_sha256": m.root_digest(),
             "signature": str(signing.signature_path),
             "signer": signer.describe(),
             "method": m.method,

@@ -34,12 +34,14 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any, Literal, NamedTuple
 
+from kfp_gates.components.common.digest import MODEL_DIGEST_EXCLUDES, ManifestEntry, manifest_digest
 from kfp_gates.components.common.errors import ConfigError, InputNotFoundError, UnsafeInputError
 
 Method = Literal["auto", "files", "shards"]
 HashType = Literal["sha256"]
 
-GIT_PATHS: tuple[str, ...] = (".git", ".gitattributes", ".github", ".gitignore")
+GIT_PATHS: tuple[str, ...] = MODEL_DIGEST_EXCLUDES
+_EMPTY_SHA256 = hashlib.sha256(b"").hexdigest()
 DEFAULT_SHARD_SIZE = 256 << 20
 # auto: a file this large would leave cores idle in files mode, so shard.
 AUTO_SHARD_THRESHOLD = 512 << 20
@@ -139,6 +141,9 @@ class Manifest:
     # Files of zero bytes: the shards method has no resource for them, so they are listed here.
     empty_files: tuple[str, ...] = ()
     total_bytes: int = 0
+    # The kfp-gates model digest (common.digest): the subject every gate names this model by. Not part of
+    # the upstream serialization; None when the manifest was read back from a signature.
+    model_digest: str | None = None
 
     def serialization(self) -> dict[str, object]:
         """The ``predicate.serialization`` object of the upstream payload."""
@@ -333,6 +338,8 @@ class _Unit(NamedTuple):
     path: str
     start: int
     length: int
+    hash_type: str = ""  # "" = the manifest's hash type; "sha256" for a whole-file model-digest unit
+    counts: bool = True  # reported to the progress callback (model-digest units are extra work)
 
 
 def _run_units(units: list[_Unit], hash_type: str, workers: int, progress: Progress | None) -> list[str]:
@@ -368,7 +375,9 @@ def _run_units(units: list[_Unit], hash_type: str, workers: int, progress: Progr
 
     def run(task: list[_Unit]) -> None:
         for u in task:
-            digests[u.slot] = _hash_range(u.path, u.start, u.length, hash_type, local, progress)
+            digests[u.slot] = _hash_range(
+                u.path, u.start, u.length, u.hash_type or hash_type, local, progress if u.counts else None
+            )
 
     if workers <= 1 or not tasks:
         run(small)
@@ -413,16 +422,26 @@ def hash_tree(
     workers: int,
     progress: Progress | None = None,
     canonical_order: bool = True,
+    model_digest: bool = True,
 ) -> Manifest:
     """Hash the files of ``tree`` into a :class:`Manifest` (symlinks and specials are not hashed).
 
     ``canonical_order`` sorts resources as upstream does, which the signed
     payload needs; a manifest that is only compared can skip it.
+
+    With ``model_digest`` the manifest also carries the kfp-gates model digest
+    (:mod:`~kfp_gates.components.common.digest`) of the same files, taken in the
+    same pass: with the ``files`` method and sha256 the resource digests *are*
+    the file digests (no extra work); otherwise each non-empty file's sha256 is
+    one more unit in the same worker pool, hashed from the same page-cache
+    pages while the shards are (the file is read from storage once).
     """
     units: list[_Unit] = []
     keys: list[tuple[str, int, int]] = []
     empty: list[str] = []
     total = 0
+    whole_from_resources = method == "files" and hash_type == "sha256"
+    whole_units: list[tuple[str, int]] = []  # (rel, slot) of extra whole-file sha256 units
     for e in tree.files:
         total += e.size
         if method == "files":
@@ -435,9 +454,22 @@ def hash_tree(
                 end = min(start + shard_size, e.size)
                 keys.append((e.rel, start, end))
                 units.append(_Unit(len(units), e.abspath, start, end - start))
+    if model_digest and not whole_from_resources:
+        for e in tree.files:
+            if e.size:
+                whole_units.append((e.rel, len(units)))
+                units.append(_Unit(len(units), e.abspath, 0, e.size, "sha256", counts=False))
     digests = _run_units(units, hash_type, workers, progress)
     order = sorted(range(len(keys)), key=lambda i: sort_key(*keys[i])) if canonical_order else range(len(keys))
     resources = tuple(Resource(keys[i][0], keys[i][1], keys[i][2], digests[i]) for i in order)
+    subject: str | None = None
+    if model_digest:
+        if whole_from_resources:
+            per_file = {keys[i][0]: digests[i] for i in range(len(keys))}
+        else:
+            per_file = {e.rel: _EMPTY_SHA256 for e in tree.files if not e.size}
+            per_file.update({rel: digests[slot] for rel, slot in whole_units})
+        subject = model_digest_of(per_file, tree.symlinks)
     return Manifest(
         model_name=model_name_of(root),
         method=method,
@@ -448,7 +480,21 @@ def hash_tree(
         shard_size=shard_size if method == "shards" else None,
         empty_files=tuple(sorted(empty, key=lambda p: sort_key(p))) if method == "shards" else (),
         total_bytes=total,
+        model_digest=subject,
     )
+
+
+def model_digest_of(per_file: dict[str, str], symlinks: Sequence[tuple[str, str]] = ()) -> str:
+    """The kfp-gates model digest from per-file sha256 digests (``"."`` = a one-file model).
+
+    Symlinks not hashed as files are listed by the digest of their target text,
+    exactly as :func:`kfp_gates.components.common.digest.directory_manifest` does.
+    """
+    if set(per_file) == {"."} and not symlinks:
+        return per_file["."]
+    entries = [ManifestEntry(rel, "file", sha) for rel, sha in per_file.items()]
+    entries += [ManifestEntry(rel, "symlink", hashlib.sha256(target.encode()).hexdigest()) for rel, target in symlinks]
+    return manifest_digest(entries, MODEL_DIGEST_EXCLUDES)
 
 
 def hash_model(root: str | os.PathLike[str], config: HashingConfig, progress: Progress | None = None) -> Manifest:
@@ -458,7 +504,9 @@ def hash_model(root: str | os.PathLike[str], config: HashingConfig, progress: Pr
     special file that cannot be signed safely, a file that changes while read).
     """
     path = Path(root)
-    tree = walk(path, config.ignore_paths)
+    # allow_symlinks follows links to files inside the model (as upstream does, and as verification does);
+    # without this, such links were left out of what was signed and then reported as added at verification.
+    tree = walk(path, config.ignore_paths, follow_symlinks_inside=config.allow_symlinks)
     if tree.symlinks and not config.allow_symlinks:
         names = ", ".join(f"{rel} -> {target}" for rel, target in tree.symlinks[:10])
         raise UnsafeInputError(

@@ -7,9 +7,11 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from kfp_gates.components.common.errors import GateBlocked, InputNotFoundError
+from kfp_gates.components.common.errors import InputNotFoundError
+from kfp_gates.components.common.result import GateResult
 
 from .bundle import Bundle, write_bundle
+from .errors import GATE_FAILED, GATE_OTHER_SUBJECT, GATE_SUBJECT_UNREAD, GateBindingError
 from .hashing import HashingConfig, Manifest, Progress, hash_model
 from .signers.interface import Signer
 from .statement import BoundGateResult, build_payload, load_gate_result
@@ -32,15 +34,42 @@ def default_signature_path(model: str | os.PathLike[str]) -> Path:
     return p.with_name(p.name + ".sig")
 
 
-def bind_gate_results(paths: Sequence[str | Path]) -> tuple[BoundGateResult, ...]:
-    """Read gate results to bind. A failed result refuses signing (GateBlocked): sign only what passed."""
+def read_gate_results(paths: Sequence[str | Path]) -> list[tuple[Path, GateResult, BoundGateResult]]:
+    """Read every gate result to bind. Raises InputNotFoundError (exit 2) or UnsafeInputError (not a result, exit 1)."""
+    return [(Path(p), *load_gate_result(p)) for p in paths]
+
+
+def bind_gate_results(
+    results: Sequence[tuple[Path, GateResult, BoundGateResult]], model_digest: str, model_name: str
+) -> tuple[BoundGateResult, ...]:
+    """The bindings of results that passed *for this model*; raises GateBindingError otherwise.
+
+    A result binds only when its decision passed and its subject digest is
+    ``model_digest``, the model digest of the bytes being signed: a passing
+    scan of one model is never signed into another model's statement.
+    """
     bound: list[BoundGateResult] = []
-    for p in paths:
-        result, b = load_gate_result(p)
+    for path, result, b in results:
+        if not result.subject.known:
+            raise GateBindingError(
+                f"gate result {path.name} ({result.gate}) names no subject digest (its gate could not read "
+                f"{result.subject.name}); it proves nothing about {model_name}",
+                finding_id=GATE_SUBJECT_UNREAD, gate=result.gate, model_digest=model_digest,
+                hint=f"run the {result.gate} gate again on the model being signed",
+            )
+        if result.subject.sha256 != model_digest:
+            raise GateBindingError(
+                f"gate result {path.name} ({result.gate}) is about {result.subject.name} "
+                f"(sha256:{result.subject.sha256}), not the model being signed, {model_name} "
+                f"(sha256:{model_digest})",
+                finding_id=GATE_OTHER_SUBJECT, gate=result.gate, model_digest=model_digest,
+                hint=f"run the {result.gate} gate on exactly these bytes and bind that result",
+            )
         if not result.passed:
-            raise GateBlocked(
-                f"gate {result.gate!r} failed for {result.subject.name}; a model that failed a gate is not signed",
-                where=str(p),
+            raise GateBindingError(
+                f"gate {result.gate!r} failed for {result.subject.name} (result {path.name}); a model that failed "
+                "a gate is not signed",
+                finding_id=GATE_FAILED, gate=result.gate, model_digest=model_digest,
                 hint="fix what the gate found (or waive it in the policy) and run the gate again",
             )
         bound.append(b)
@@ -61,7 +90,7 @@ def sign_model(
 
     A signature path inside the model directory is added to the ignore paths
     (and so recorded in what is signed). Raises InputNotFoundError (missing
-    model or gate result), GateBlocked (a gate result that failed),
+    model or gate result), GateBindingError (a bound gate result that failed or is about other bytes),
     UnsafeInputError (symlinks, special files), ConfigError, SignerUnavailableError.
     """
     root = Path(model)
@@ -73,8 +102,10 @@ def sign_model(
         rel = relative_inside(out, root)
         if rel and rel not in config.ignore_paths:
             config = replace(config, ignore_paths=(*config.ignore_paths, rel))
-    bound = bind_gate_results(gate_results)
+    results = read_gate_results(gate_results)
     manifest = hash_model(root, config, progress)
+    assert manifest.model_digest is not None  # hash_model computes it
+    bound = bind_gate_results(results, manifest.model_digest, manifest.model_name)
     bundle = signer.sign(build_payload(manifest, bound, signer=signer_label))
     write_bundle(bundle, out)
     return Signing(manifest, bound, bundle, out)

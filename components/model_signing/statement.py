@@ -122,6 +122,7 @@ class SignedStatement:
     gate_results: tuple[BoundGateResult, ...]
     has_binding: bool  # False for statements signed by upstream tools
     subject_sha256: str
+    model_digest: str | None = None  # the kfp-gates model digest the signer computed (None: upstream signature)
 
 
 def build_payload(manifest: Manifest, gate_results: tuple[BoundGateResult, ...] = (), *, signer: str = "") -> bytes:
@@ -130,6 +131,9 @@ def build_payload(manifest: Manifest, gate_results: tuple[BoundGateResult, ...] 
     algorithm = manifest.algorithm
     resources = [{"name": name(r), "algorithm": algorithm, "digest": r.digest} for r in manifest.resources]
     binding: dict[str, Any] = {"version": BINDING_VERSION, "gate_results": [g.to_dict() for g in gate_results]}
+    if manifest.model_digest:
+        # The digest every kfp-gates result names this model by: bound results must be about exactly it.
+        binding["model_digest"] = {"sha256": manifest.model_digest}
     if manifest.method == "shards":
         binding["empty_files"] = list(manifest.empty_files)
     if signer:
@@ -217,11 +221,16 @@ def _parse(data: dict[str, Any]) -> SignedStatement:
     binding = predicate.get("kfp_gates")
     bound: tuple[BoundGateResult, ...] = ()
     empty: tuple[str, ...] = ()
+    model_sha: str | None = None
     if binding is not None:
         if not isinstance(binding, dict) or binding.get("version") != BINDING_VERSION:
             raise ValueError("unknown kfp_gates binding version")
         bound = tuple(BoundGateResult.from_dict(g) for g in binding.get("gate_results", []))
         empty = tuple(str(p) for p in binding.get("empty_files", []))
+        if "model_digest" in binding:
+            model_sha = str(binding["model_digest"]["sha256"])
+            if not _HEX64.match(model_sha):
+                raise ValueError("kfp_gates model_digest is not a sha256")
     manifest = Manifest(
         model_name=str(subjects[0].get("name", "")),
         method=method,
@@ -232,4 +241,4 @@ def _parse(data: dict[str, Any]) -> SignedStatement:
         shard_size=shard_size,
         empty_files=empty,
     )
-    return SignedStatement(manifest, bound, binding is not None, subject_sha)
+    return SignedStatement(manifest, bound, binding is not None, subject_sha, model_sha)

@@ -11,12 +11,15 @@ from kfp_gates.components.common.errors import InputNotFoundError
 
 from .bundle import Bundle, read_bundle
 from .errors import (
+    BAD_STATEMENT,
     GATE_FAILED,
     GATE_MISSING,
+    GATE_OTHER_SUBJECT,
     GATE_RESULT_UNSIGNED,
     Difference,
     GateBindingError,
     ModelIntegrityError,
+    SignatureError,
 )
 from .hashing import Manifest, Progress, Tree, hash_tree, walk
 from .signers.interface import Verifier
@@ -102,11 +105,20 @@ def _what_changed(want: tuple[tuple[int, int, str], ...], have: tuple[tuple[int,
 
 
 def check_gate_binding(
-    statement: SignedStatement, require_gates: Sequence[str], gate_result_files: Sequence[str | Path] = ()
+    statement: SignedStatement,
+    require_gates: Sequence[str],
+    gate_result_files: Sequence[str | Path] = (),
+    *,
+    model_digest: str,
+    model_name: str = "the model",
 ) -> None:
-    """Require named gates to be bound, passed, and (optionally) given result files to be the signed ones.
+    """Require each named gate to be bound with a passing result *about this model*.
 
-    Raises GateBindingError naming the first gate that is missing or failed.
+    ``model_digest`` is the model digest of the verified bytes. A bound result
+    counts only when its subject digest equals it; results bound about other
+    subjects are named in the refusal. Given result files must be ones the
+    signature binds (byte for byte) and be about this model too.
+    Raises GateBindingError naming the first gate that is missing, failed or about other bytes.
     """
     bound = statement.gate_results
     for gate in dict.fromkeys(g.strip() for g in require_gates if g.strip()):
@@ -118,13 +130,27 @@ def check_gate_binding(
                 finding_id=GATE_MISSING,
                 gate=gate,
                 hint=f"sign the model with --gate-result <{gate} result.json> after the gate passes",
+                model_digest=model_digest,
             )
-        failed = [g for g in mine if not g.passed]
-        if failed:
+        about_this = [g for g in mine if g.subject_sha256 == model_digest]
+        if not about_this:
+            others = "; ".join(
+                f"{g.name or 'result'} is about {g.subject_name} (sha256:{g.subject_sha256})" for g in mine
+            )
             raise GateBindingError(
-                f"the signed {gate!r} gate result has decision {failed[0].decision!r}",
+                f"the signed {gate!r} gate result is not about {model_name} (sha256:{model_digest}): {others}",
+                finding_id=GATE_OTHER_SUBJECT,
+                gate=gate,
+                hint=f"run the {gate} gate on exactly these bytes, then sign with that result",
+                model_digest=model_digest,
+            )
+        failed = [g for g in about_this if not g.passed]
+        if failed or not any(g.passed for g in about_this):
+            raise GateBindingError(
+                f"the signed {gate!r} gate result has decision {(failed or about_this)[0].decision!r}",
                 finding_id=GATE_FAILED,
                 gate=gate,
+                model_digest=model_digest,
             )
     signed_digests = {g.sha256 for g in bound}
     for f in gate_result_files:
@@ -135,6 +161,15 @@ def check_gate_binding(
                 finding_id=GATE_RESULT_UNSIGNED,
                 gate=result.gate,
                 hint="the result file was changed after signing, or belongs to another model",
+                model_digest=model_digest,
+            )
+        if result.subject.sha256 != model_digest:
+            raise GateBindingError(
+                f"gate result {Path(f).name} ({result.gate}) is about {result.subject.describe()}, not "
+                f"{model_name} (sha256:{model_digest})",
+                finding_id=GATE_OTHER_SUBJECT,
+                gate=result.gate,
+                model_digest=model_digest,
             )
 
 
@@ -181,8 +216,20 @@ def verify_model(
         progress=progress,
         canonical_order=False,
     )
+    assert actual.model_digest is not None  # hash_tree computes it
     diffs = compare(statement, actual, tree)
     if diffs:
-        raise ModelIntegrityError(diffs, where=str(root))
-    check_gate_binding(statement, require_gates, gate_result_files)
+        raise ModelIntegrityError(diffs, where=str(root), model_digest=actual.model_digest)
+    if statement.model_digest is not None and statement.model_digest != actual.model_digest:
+        # The files match the signed manifest, so the signer's model digest must be this one: a
+        # mismatch means the statement is inconsistent (or the digest scheme differs): refuse.
+        raise SignatureError(
+            f"the signed model digest sha256:{statement.model_digest} is not the digest of the verified "
+            f"files (sha256:{actual.model_digest})",
+            finding_id=BAD_STATEMENT,
+            where=str(root),
+        )
+    check_gate_binding(
+        statement, require_gates, gate_result_files, model_digest=actual.model_digest, model_name=m.model_name
+    )
     return Verification(statement, actual, bundle)

@@ -1,23 +1,27 @@
 """Demo of the model-signing gate: sign a model, verify it, then tamper one file and watch it block.
 
 Everything is generated at demo time in the demo's temp dir: an EC P-256 key
-pair, a small model directory, a passing model-scan result that is bound into
-the signature. Runs offline in well under a second.
+pair, a small model directory (a real safetensors file), and the real model
+scan of exactly that directory, whose passing result is bound into the
+signature (a result about other bytes would be refused). Runs offline in well
+under a second.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import struct
 from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from kfp_gates.components.common.digest import sha256_bytes
-from kfp_gates.components.common.gate import GateSettings, finalize
+from kfp_gates.components.common.gate import GateSettings
 from kfp_gates.components.common.policy import GatePolicy
-from kfp_gates.components.common.result import GateResult, Subject, Tool, utcnow
+from kfp_gates.components.common.result import GateResult
+from kfp_gates.components.model_scan.gate import run_gate as scan_model
 from kfp_gates.components.model_signing.gate import GATE, run_sign_gate, run_verify_gate
 from kfp_gates.components.model_signing.signers.ec_key import ECKeySigner, PublicKeyVerifier
 
@@ -38,20 +42,20 @@ def _prepare(tmp: Path) -> Path:
         key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
     )
     model = root / "model"
-    (model / "tokenizer").mkdir(parents=True)
-    (model / "weights.safetensors").write_bytes(os.urandom(256 * 1024))
+    (model / "tokenizer").mkdir(parents=True, exist_ok=True)
+    (model / "weights.safetensors").write_bytes(_safetensors(os.urandom(256 * 1024)))
     (model / "config.json").write_text('{"architecture": "demo", "layers": 4}\n')
     (model / "tokenizer" / "vocab.txt").write_text("hello\nworld\n")
-    scan = finalize(
-        gate="model_scan",
-        subject=Subject(name="model", digest={"sha256": sha256_bytes(b"demo-model")}),
-        tool=Tool(name="demo-scanner", version="1"),
-        findings=[],
-        settings=GateSettings(),
-        started_at=utcnow(),
-    )
-    (root / "model_scan.json").write_text(scan.to_json())
+    # The real scan of these bytes: its subject is the model digest that signing checks the binding against.
+    (root / "model_scan.json").write_text(scan_model(model).to_json())
     return root
+
+
+def _safetensors(data: bytes) -> bytes:
+    """A valid safetensors file holding ``data`` as one float32 tensor."""
+    header = json.dumps({"weights": {"dtype": "F32", "shape": [len(data) // 4], "data_offsets": [0, len(data)]}})
+    raw = header.encode().ljust(-(-len(header) // 8) * 8)
+    return struct.pack("<Q", len(raw)) + raw + data
 
 
 def _settings(policy: GatePolicy) -> GateSettings:

@@ -109,7 +109,7 @@ def test_encrypted_key_with_passphrase_file_or_env_and_the_passphrase_never_show
 
 
 def test_require_gates_via_cli_and_policy(cli, model, keypair, tmp_path) -> None:
-    scan = write_result(tmp_path / "scan.json", "model_scan")
+    scan = write_result(tmp_path / "scan.json", "model_scan", model)
     sig = tmp_path / "m.sig"
     assert (
         cli(
@@ -134,7 +134,7 @@ def test_require_gates_via_cli_and_policy(cli, model, keypair, tmp_path) -> None
 
 
 def test_failed_gate_result_refuses_signing_exit_1(cli, model, keypair, tmp_path) -> None:
-    bad = write_result(tmp_path / "scan.json", "model_scan", fail=True)
+    bad = write_result(tmp_path / "scan.json", "model_scan", model, fail=True)
     r = cli(
         "sign-model",
         str(model),
@@ -280,7 +280,7 @@ def test_sigstore_verification_is_unavailable_offline_exit_3(cli, model, keypair
 
 
 def test_gate_result_file_must_be_the_signed_one_via_cli(cli, model, keypair, tmp_path) -> None:
-    scan = write_result(tmp_path / "scan.json", "model_scan")
+    scan = write_result(tmp_path / "scan.json", "model_scan", model)
     sig = tmp_path / "m.sig"
     assert (
         cli(
@@ -290,7 +290,34 @@ def test_gate_result_file_must_be_the_signed_one_via_cli(cli, model, keypair, tm
     )
     base = ("verify-model", str(model), "--signature", str(sig), "--public-key", str(keypair.public))
     assert cli(*base, "--gate-result", str(scan)).code == 0
-    other = write_result(tmp_path / "other.json", "model_scan")
+    other = write_result(tmp_path / "other.json", "model_scan", model)
     r = cli(*base, "--gate-result", str(other))
     assert r.code == 1 and "KFPG-SIGN-GATE-RESULT-UNSIGNED" in r.out
     assert cli(*base, "--gate-result", str(tmp_path / "missing.json")).code == 2
+
+
+def test_the_attack_from_the_issue_is_refused_via_cli(cli, keypair, tmp_path) -> None:
+    """Scan clean A (pass), sign poisoned B with A's result: exit 1 naming both digests, no signature."""
+    import pickle
+
+    from kfp_gates.components.common.digest import model_digest
+
+    a, b = tmp_path / "a.pkl", tmp_path / "b.pkl"
+    a.write_bytes(pickle.dumps({"w": [1.0, 2.0]}))
+    # a real os.system payload, built by opcode (never unpickled here)
+    b.write_bytes(b"\x80\x04\x95\x1f\x00\x00\x00\x00\x00\x00\x00\x8c\x02os\x94\x8c\x06system\x94\x93\x94\x8c\x04true"
+                  b"\x94\x85\x94R\x94.")
+    assert cli("scan-model", str(a), "--format", "json", "--output", str(tmp_path / "a.json")).code == 0
+    assert cli("scan-model", str(b)).code == 1
+    sig = tmp_path / "b.sig"
+    r = cli("sign-model", str(b), "--key", str(keypair.private), "--gate-result", str(tmp_path / "a.json"),
+            "--signature", str(sig))
+    assert r.code == 1 and not sig.exists()
+    assert "KFPG-SIGN-GATE-OTHER-SUBJECT" in r.out
+    assert model_digest(a) in r.out and model_digest(b) in r.out
+    # the honest path still works: A signed with A's result verifies, requiring the scan
+    sig_a = tmp_path / "a.sig"
+    assert cli("sign-model", str(a), "--key", str(keypair.private), "--gate-result", str(tmp_path / "a.json"),
+               "--signature", str(sig_a)).code == 0
+    assert cli("verify-model", str(a), "--signature", str(sig_a), "--public-key", str(keypair.public),
+               "--require-gates", "model_scan").code == 0
