@@ -363,7 +363,12 @@ def evaluate(
 def advisory_health_findings(
     advisories: AdvisorySet, options: ScanOptions, now: datetime, meta: dict[str, Any]
 ) -> list[Finding]:
-    """Stale data (``max_advisory_age``) and skipped malformed records; also writes ``age_days`` into ``meta``."""
+    """Stale data and skipped malformed records; also writes ``age_days`` into ``meta``.
+
+    Past the policy's ``max_advisory_age``: ``KFPG-ADV-STALE`` (critical when the policy blocks on stale
+    data, as the critical tier does; else low). With no limit in the policy, data older than 30 days (or
+    of unknown age) is still reported, ``KFPG-ADV-OLD`` (low), so the age is in the report and evidence.
+    """
     out: list[Finding] = []
     snapshot = advisories.info.snapshot or advisories.newest_modified()
     age = (now - snapshot) if snapshot else None
@@ -381,7 +386,20 @@ def advisory_health_findings(
             "(or the policy key 'advisories')",
             location=Location(field="advisories"),
             data={"snapshot": snapshot.isoformat() if snapshot else None, "max_advisory_age": limit,
-                  "action": options.stale_action}))
+                  "action": options.stale_action, "age_days": meta["age_days"]}))
+    elif options.max_advisory_age is None and (age is None or age > CRITICAL_MAX_AGE):
+        # No limit in the policy: the age still belongs in the report and the evidence, not only on stderr.
+        what = f"{age.days} days old" if age is not None else "of unknown age"
+        out.append(Finding(
+            id=rules.ADV_OLD.id, severity=rules.ADV_OLD.severity,
+            message=f"advisory data ({advisories.info.kind}"
+            + (f", snapshot {snapshot.date().isoformat()}" if snapshot else "")
+            + f") is {what}: vulnerabilities published since are not known to this scan; pass current OSV "
+            "data with --advisories DIR|ZIP (or the policy key gates.dependency_scan.advisories), and set "
+            "max_advisory_age to block on stale data",
+            location=Location(field="advisories"),
+            data={"snapshot": snapshot.isoformat() if snapshot else None, "age_days": meta["age_days"],
+                  "max_advisory_age": None}))
     if advisories.malformed:
         out.append(Finding(
             id=rules.ADV_MALFORMED.id, severity=rules.ADV_MALFORMED.severity,

@@ -44,6 +44,8 @@ SRC_UNPARSEABLE = Rule("KFPG-SRC-UNPARSEABLE", Severity.HIGH, None,
                        "a Python source that does not parse, so it was not scanned")
 ADV_STALE = Rule("KFPG-ADV-STALE", Severity.LOW, "max_advisory_age",
                  "advisory data older than max_advisory_age (blocks in the critical tier)")
+ADV_OLD = Rule("KFPG-ADV-OLD", Severity.LOW, None,
+               "advisory data older than 30 days while the policy sets no max_advisory_age")
 ADV_MALFORMED = Rule("KFPG-ADV-MALFORMED", Severity.LOW, None,
                      "advisory records skipped because they could not be parsed")
 IMG_NOTHING_SCANNED = Rule("KFPG-IMG-NOTHING-SCANNED", Severity.HIGH, None,
@@ -53,6 +55,7 @@ IMG_EOSL = Rule("KFPG-IMG-OS-EOSL", Severity.MEDIUM, None,
 
 ALL: tuple[Rule, ...] = (
     UNVERIFIABLE, UNPINNED, RANGE_VULNERABLE, NO_HASH, INDEX_NOT_ALLOWED, EXTRA_INDEX, TRUSTED_HOST, IMAGE_TAG,
-    HF_NO_REVISION, HF_TRUST_REMOTE_CODE, SRC_UNPARSEABLE, ADV_STALE, ADV_MALFORMED, IMG_NOTHING_SCANNED, IMG_EOSL,
+    HF_NO_REVISION, HF_TRUST_REMOTE_CODE, SRC_UNPARSEABLE, ADV_STALE, ADV_OLD, ADV_MALFORMED, IMG_NOTHING_SCANNED,
+    IMG_EOSL,
 )
 BY_ID = {r.id: r for r in ALL}
