@@ -271,7 +271,7 @@ class IsolationSection(GateSection):
     cpu: str | None = Field(default=None, description="Kubernetes CPU request and limit, e.g. '2' or '500m'")
     cpu_time: Duration | None = Field(default=None, description="CPU-time limit (local rlimit)")
     max_file_size: str | None = Field(default=None, description="Largest file the step may write, e.g. 16Gi")
-    max_processes: int | None = Field(default=None, gt=0, description="Process/thread limit")
+    max_processes: int | None = Field(default=None, gt=0, le=1 << 22, description="Process/thread limit")
     env: tuple[str, ...] = Field(default=(), description="Caller environment variables passed in by name")
     hide: tuple[str, ...] = Field(default=(), description="Extra host paths hidden from a local sandbox")
     namespace: str | None = Field(default=None, description="Kubernetes namespace for the step's Job")

@@ -84,10 +84,48 @@ def load_document(path: str | Path, *, what: str = "file") -> LoadedDocument:
     return parse_document(text, str(p), what=what)
 
 
+# No policy or suite needs more; the limits keep a hostile file a usage error (exit 2)
+# instead of a RecursionError or an int-conversion ValueError deep in the parser.
+MAX_DEPTH = 64
+MAX_INT_DIGITS = 100
+_INT_TAG = "tag:yaml.org,2002:int"
+
+
+def _check_shape(node: yaml.Node | None, name: str, what: str) -> None:
+    """Refuse nesting deeper than :data:`MAX_DEPTH` and integer literals longer than :data:`MAX_INT_DIGITS`."""
+    stack: list[tuple[yaml.Node, int]] = [(node, 1)] if node is not None else []
+    while stack:
+        current, depth = stack.pop()
+        where = f"{name}:{current.start_mark.line + 1}"
+        if depth > MAX_DEPTH:
+            raise ConfigError(f"{what} is nested more than {MAX_DEPTH} levels deep", where=where)
+        if isinstance(current, yaml.ScalarNode):
+            digits = len(current.value.lstrip("+-").replace("_", ""))
+            if current.tag == _INT_TAG and digits > MAX_INT_DIGITS:
+                raise ConfigError(
+                    f"{what} has an integer literal of {digits} digits (at most {MAX_INT_DIGITS})", where=where
+                )
+        elif isinstance(current, yaml.SequenceNode):
+            stack.extend((child, depth + 1) for child in current.value)
+        elif isinstance(current, yaml.MappingNode):
+            for key, value in current.value:
+                stack.extend(((key, depth + 1), (value, depth + 1)))
+
+
 def parse_document(text: str, name: str, *, what: str = "document") -> LoadedDocument:
+    """Parse YAML/JSON ``text`` strictly; raises :class:`ConfigError` naming ``name`` (and the line) otherwise.
+
+    Besides syntax, refuses duplicate keys, nesting deeper than
+    :data:`MAX_DEPTH` and integer literals longer than :data:`MAX_INT_DIGITS`.
+    """
     try:
         node = yaml.compose(text, Loader=_StrictLoader)
+        _check_shape(node, name, what)
         data = yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - _StrictLoader is a SafeLoader
+    except RecursionError:
+        raise ConfigError(f"{what} is nested too deeply to parse (at most {MAX_DEPTH} levels)", where=name) from None
+    except ValueError as exc:  # a scalar the constructor cannot convert (e.g. a date like 2026-13-45)
+        raise ConfigError(f"{what} is not valid YAML/JSON: {exc}", where=name) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         where = f"{name}:{mark.line + 1}" if mark else name

@@ -25,6 +25,7 @@ _FACTORS = {
     "m": 1000**2, "g": 1000**3, "t": 1000**4, "p": 1000**5, "e": 1000**6,
     "Ki": 1 << 10, "Mi": 1 << 20, "Gi": 1 << 30, "Ti": 1 << 40, "Pi": 1 << 50, "Ei": 1 << 60,
 }  # fmt: skip
+_MAX_SIZE = 1 << 63  # rlimits and Kubernetes quantities are signed 64-bit
 
 # Variables a command may see without being asked for: none carries a credential.
 BASE_ENV_ALLOWLIST = ("PATH", "LANG", "LC_ALL", "LC_CTYPE", "TZ", "TERM")
@@ -44,11 +45,16 @@ def parse_size(value: str | int, *, what: str = "size") -> int:
     if isinstance(value, int):
         if value <= 0:
             raise ConfigError(f"{what} must be positive, got {value}")
+        if value >= _MAX_SIZE:
+            raise ConfigError(f"{what} {value} is too large (at most 8Ei)")
         return value
     m = _SIZE.match(str(value))
     if not m:
         raise ConfigError(f"invalid {what} {value!r}", hint="use e.g. 512Mi, 2Gi or a number of bytes")
-    n = int(float(m.group(1)) * _FACTORS[m.group(2)])
+    number = float(m.group(1)) * _FACTORS[m.group(2)]
+    if not number < _MAX_SIZE:  # also catches inf from a very long digit string
+        raise ConfigError(f"{what} {value!r} is too large (at most 8Ei)")
+    n = int(number)
     if n <= 0:
         raise ConfigError(f"{what} must be positive, got {value!r}")
     return n

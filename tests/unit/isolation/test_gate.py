@@ -22,7 +22,7 @@ def test_parse_size(text: str, expected: int) -> None:
     assert parse_size(text) == expected
 
 
-@pytest.mark.parametrize("text", ["", "-1", "lots", "1Xi", "0", "Gi"])
+@pytest.mark.parametrize("text", ["", "-1", "lots", "1Xi", "0", "Gi", "9" * 400, "99999Ei", "8Ei"])
 def test_parse_size_refuses_garbage(text: str) -> None:
     with pytest.raises(ConfigError):
         parse_size(text)
