@@ -17,11 +17,36 @@ MAX_CREDENTIAL_BYTES = 64 * 1024  # a JWT or a secret id is a few KiB; anything 
 _FIELD_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]{0,254}$")
 
 
+# A credential travels in an HTTP header (hvac sends the token as X-Vault-Token) or a JSON
+# body: a line break or another control character inside it is never part of a real one.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def check_credential(value: str, what: str, where: str) -> str:
+    """``value`` unchanged if it holds no control character; else :class:`ConfigError` (exit 2) naming ``where``.
+
+    requests refuses a header value with CR/LF (``InvalidHeader``), which the
+    client would otherwise retry as a network failure and report as exit 3.
+    The message gives the position, never the value.
+    """
+    m = _CONTROL.search(value)
+    if m:
+        kind = {"\r": "a carriage return", "\n": "a line break"}.get(m.group(), f"control character {m.group()!r}")
+        raise ConfigError(
+            f"{what} holds {kind} inside the credential (character {m.start() + 1})",
+            where=where,
+            hint="the file must hold only the credential, on one line (one trailing newline is fine)",
+        )
+    return value
+
+
 def read_credential(path: str | os.PathLike[str], what: str) -> str:
     """The stripped content of a credential file, registered with the redactor.
 
     Raises :class:`InputNotFoundError` when the file is missing or unreadable
-    and :class:`ConfigError` when it is empty or too large. A file that other
+    and :class:`ConfigError` when it is empty, too large, or holds a line break
+    or another control character inside the credential (surrounding whitespace,
+    such as the trailing newline of ``echo``, is stripped). A file that other
     users can read is accepted (Kubernetes projects SA tokens 0644) but logged.
     """
     p = Path(path)
@@ -35,7 +60,8 @@ def read_credential(path: str | os.PathLike[str], what: str) -> str:
                 where=str(p),
                 hint="point at the file that holds only the credential",
             )
-        data = p.read_text(encoding="utf-8").strip()
+        with p.open(encoding="utf-8", newline="") as fh:  # newline="": a CR stays a CR
+            data = fh.read().strip()
     except FileNotFoundError:
         raise InputNotFoundError(f"{what} not found", where=str(p)) from None
     except PermissionError:
@@ -45,6 +71,7 @@ def read_credential(path: str | os.PathLike[str], what: str) -> str:
     if not data:
         raise ConfigError(f"{what} is empty", where=str(p))
     redact.register_secret(data)
+    check_credential(data, what, str(p))
     if st.st_mode & stat.S_IROTH:
         log.warning("%s %s is readable by other users; prefer mode 0600/0640", what, p)
     return data

@@ -11,7 +11,7 @@ import hvac
 from kfp_gates.components.common import redact
 from kfp_gates.components.common.errors import ConfigError
 
-from .._files import read_credential
+from .._files import check_credential, read_credential
 from .interface import AuthMethod
 
 
@@ -35,7 +35,7 @@ class TokenAuth(AuthMethod):
         if not token:
             raise ConfigError("no Vault token", where="--token-file", hint="pass --token-file FILE or set VAULT_TOKEN")
         redact.register_secret(token)
-        return token
+        return check_credential(token, "the token in $VAULT_TOKEN/$BAO_TOKEN", "VAULT_TOKEN")
 
     def _login(self, client: hvac.Client) -> dict[str, Any]:
         token = self._token()

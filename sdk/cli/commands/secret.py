@@ -227,14 +227,14 @@ def _fetch(args: argparse.Namespace) -> int:
 
 
 def _read_token(path: str) -> str:
-    from kfp_gates.components.secrets._files import read_credential
+    from kfp_gates.components.secrets._files import check_credential, read_credential
 
     if path == "-":
         from kfp_gates.components.common import redact
 
         token = sys.stdin.readline().strip()
         redact.register_secret(token)
-        return token
+        return check_credential(token, "wrapping token on stdin", "--token-file -")
     return read_credential(path, "wrapping token file")
 
 
