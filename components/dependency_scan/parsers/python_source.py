@@ -94,7 +94,7 @@ class _Visitor(ast.NodeVisitor):
             trc = next((v for k in node.keywords if k.arg for v in self._spread_values(k.value, "trust_remote_code")),
                        None)
         if trc is not None and self._truthy(trc):
-            via = "" if trc in (k.value for k in node.keywords if k.arg) else " (through a keyword mapping)"
+            via = "" if any(trc is k.value for k in node.keywords if k.arg) else " (through a keyword mapping)"
             known = isinstance(trc, ast.Constant) or (isinstance(trc, ast.Name) and trc.id in self.bindings)
             shown = "True" if known else "<a value not known statically>"
             self.findings.append(SourceFinding(
@@ -147,10 +147,10 @@ class _Visitor(ast.NodeVisitor):
                 out.extend(self._spread_values(a, key, depth + 1))
             return out
         if isinstance(node, ast.Name):
-            out = list(self.extra_keys.get((node.id, key), ()))
-            for v in self.bindings.get(node.id, ()):
-                out.extend(self._spread_values(v, key, depth + 1))
-            return out
+            found: list[ast.AST] = list(self.extra_keys.get((node.id, key), ()))
+            for bound in self.bindings.get(node.id, ()):
+                found.extend(self._spread_values(bound, key, depth + 1))
+            return found
         return []
 
     def _hub_load(self, node: ast.Call, name: str, kwargs: dict[str, ast.AST]) -> None:
@@ -226,9 +226,10 @@ def _bindings(
                 if kw.arg:
                     extra.setdefault((owner, kw.arg), []).append(kw.value)  # kw.update(key=value)
             args = node.args
-            keyed = len(args) >= 2 and isinstance(args[0], ast.Constant) and isinstance(args[0].value, str)
-            if node.func.attr in ("setdefault", "__setitem__") and keyed:
-                extra.setdefault((owner, str(args[0].value)), []).append(args[1])
+            first = args[0] if args else None
+            if node.func.attr in ("setdefault", "__setitem__") and len(args) >= 2 \
+                    and isinstance(first, ast.Constant) and isinstance(first.value, str):
+                extra.setdefault((owner, first.value), []).append(args[1])
             elif node.func.attr == "update" and args and isinstance(args[0], ast.Dict):
                 for k, v in zip(args[0].keys, args[0].values, strict=True):
                     if isinstance(k, ast.Constant) and isinstance(k.value, str):
