@@ -205,7 +205,29 @@ class ImageScanSection(GateSection):
     require_image_digest: bool = Field(default=True, description="Report an image referenced by tag, not digest")
 
 
+UnanalysedFormat = Literal["unknown", "empty", "empty-directory", "gguf", "hdf5", "symlink", "special-file"]
+
+
+class AcceptUnanalysed(_Strict):
+    """One kind of input the model scan may pass without analysing it (recorded in the evidence)."""
+
+    format: UnanalysedFormat | None = Field(default=None, description="What the scanner could not analyse")
+    path: str | None = Field(
+        default=None, min_length=1, description="Glob on the path relative to the scanned root ('a.zip!member')"
+    )
+    reason: str = Field(min_length=3, description="Why passing it unanalysed is acceptable")
+
+    @model_validator(mode="after")
+    def _names_something(self) -> AcceptUnanalysed:
+        if self.format is None and self.path is None:
+            raise ValueError("accept_unanalysed entry needs a format, a path, or both")
+        return self
+
+
 class ModelScanSection(GateSection):
+    accept_unanalysed: tuple[AcceptUnanalysed, ...] = Field(
+        default=(), description="Inputs the scan cannot analyse that may pass anyway: [{format, path, reason}]"
+    )
     allow: tuple[str, ...] = Field(
         default=(), description="Extra allowed globals, 'module.name' or 'module.*' (denylisted ones are refused)"
     )

@@ -84,12 +84,16 @@ DICT0 = _Any("dict")
 class Global:
     """A callable or class the stream imports: ``module`` and (possibly dotted) ``name``."""
 
-    __slots__ = ("module", "name", "offset")
+    # refs: how many times the object was pushed (import, memo fetch, DUP); uses: how many of those were
+    # consumed as the callable of a resolved getattr call. Only builtins.getattr needs them (see _record).
+    __slots__ = ("module", "name", "offset", "refs", "uses")
 
     def __init__(self, module: str, name: str, offset: int) -> None:
         self.module = module
         self.name = name
         self.offset = offset
+        self.refs = 1
+        self.uses = 0
 
     @property
     def dotted(self) -> str:
@@ -169,6 +173,7 @@ class Import:
     opcode: str
     # builtins.getattr is judged where it is called, not where it is imported (see _getattr_call).
     deferred: bool = False
+    ref: Global | None = None  # the imported object, for deferred imports (its refs/uses decide)
 
 
 @dataclass
@@ -182,6 +187,8 @@ class StreamResult:
     calls: int = 0
     value: Any = None
     persistent_ids: list[Any] = field(default_factory=list)
+    # Calls that are dangerous whatever their imports say: (offset, opcode, why).
+    hazards: list[tuple[int, str, str]] = field(default_factory=list)
 
 
 # Hooks the format layer installs: called on REDUCE of a known reconstructor, and on BUILD of
@@ -257,9 +264,29 @@ class Walker:
         end = buf.find(b"\n", pos, pos + LINE_CAP)
         if end < 0:
             if len(buf) - pos >= LINE_CAP:
-                raise Corrupt("text operand longer than 1 MiB or missing its newline", self.r.offset(pos))
+                # CPython reads a line of any length: never reject it, skip it (see _long_operand).
+                raise _LongLine
             return None
         return buf[pos:end], end + 1
+
+    def _skip_line(self, pos: int) -> tuple[bytes, bytes, int]:
+        """Consume a newline-terminated operand of any length from ``pos``: (first bytes, last byte, new index)."""
+        r = self.r
+        first = r.buf[pos : pos + 64]
+        last = b""
+        while True:
+            buf = r.buf
+            end = buf.find(b"\n", pos)
+            if end >= 0:
+                if end > pos:
+                    last = buf[end - 1 : end]
+                return first, last, end + 1
+            if len(buf) > pos:
+                last = buf[-1:]
+            pos = r.skip(pos, len(buf) - pos)
+            pos = r.fill(pos, 1, partial=True)
+            if pos >= len(r.buf):
+                raise Truncated(r.offset(pos))
 
     def _loop(self, res: StreamResult) -> Any:
         r = self.r
@@ -289,11 +316,15 @@ class Walker:
 
         def memo_get(idx: int) -> Any:
             if idx < len(memo):
-                return memo[idx]
-            try:
-                return sparse[idx]
-            except KeyError:
-                raise Corrupt(f"memo key {idx} was never stored", r.offset(pos)) from None
+                v = memo[idx]
+            else:
+                try:
+                    v = sparse[idx]
+                except KeyError:
+                    raise Corrupt(f"memo key {idx} was never stored", r.offset(pos)) from None
+            if type(v) is Global:
+                v.refs += 1
+            return v
 
         def text(line: bytes, what: str) -> str:
             try:
@@ -317,7 +348,13 @@ class Walker:
                         pos += 1
                     elif op == 0x68:  # BINGET
                         idx = buf[pos + 1]
-                        stack.append(memo[idx] if idx < len(memo) else memo_get(idx))
+                        if idx < len(memo):
+                            v = memo[idx]
+                            if type(v) is Global:
+                                v.refs += 1
+                            stack.append(v)
+                        else:
+                            stack.append(memo_get(idx))
                         pos += 2
                     elif op in consts:  # NONE, NEWTRUE, NEWFALSE, EMPTY_TUPLE/LIST/DICT/SET
                         stack.append(consts[op])
@@ -447,8 +484,11 @@ class Walker:
                     elif op == 0x81:  # NEWOBJ
                         args = stack.pop()
                         cls = stack[-1]
-                        if type(cls) is Global and cls.dotted in _GETATTR:
-                            imports.append(Import(cls.module, cls.name, r.offset(pos), "NEWOBJ"))
+                        if type(cls) is Global:
+                            if cls.dotted in _GETATTR:
+                                imports.append(Import(cls.module, cls.name, r.offset(pos), "NEWOBJ"))
+                            self.pos = pos
+                            self._called(cls, args, r.offset(pos), "NEWOBJ", res)
                         stack[-1] = Obj(cls, args)
                         res.calls += 1
                         pos += 1
@@ -457,12 +497,12 @@ class Walker:
                         func = stack[-1]
                         res.calls += 1
                         if type(func) is Global and func.name == "getattr" and func.dotted in _GETATTR:
-                            stack[-1] = _getattr_call(imports, args, r.offset(pos))
+                            stack[-1] = _getattr_call(imports, func, args, r.offset(pos))
                         else:
                             stack[-1] = Obj(func, args)
-                            if self.on_reduce is not None and type(func) is Global:
+                            if type(func) is Global:
                                 self.pos = pos
-                                self.on_reduce(self, func, args, r.offset(pos))
+                                self._called(func, args, r.offset(pos), "REDUCE", res)
                         pos += 1
                     elif op == 0x62:  # BUILD
                         state = stack.pop()
@@ -470,6 +510,10 @@ class Walker:
                         pos += 1
                         if type(inst) is Obj:
                             inst.state = state
+                            f = inst.func
+                            if type(f) is Global and f.name == "partial" and f.dotted in _PARTIALS:
+                                # partial.__setstate__ replaces the callable: judge the one in the state.
+                                _check_partial_state(res, state, r.offset(pos - 1))
                             if self.joblib and _is_array_wrapper(inst):
                                 self.pos = pos
                                 self.current = res
@@ -488,7 +532,9 @@ class Walker:
                             g = Global("<unresolved>", f"{_describe(module)}.{_describe(name)}", r.offset(pos))
                         else:
                             g = Global(text(module, "module name"), text(name, "global name"), r.offset(pos))
-                        imports.append(Import(g.module, g.name, g.offset, "STACK_GLOBAL", g.dotted in _GETATTR))
+                        deferred = g.dotted in _GETATTR
+                        imports.append(Import(g.module, g.name, g.offset, "STACK_GLOBAL", deferred,
+                                              g if deferred else None))
                         stack[-1] = g
                         pos += 1
                     elif op == 0x63:  # GLOBAL
@@ -503,7 +549,8 @@ class Walker:
                             raise Truncated
                         nm, p3 = got
                         g = Global(text(mod, "module name"), text(nm, "global name"), r.offset(pos))
-                        imports.append(Import(g.module, g.name, g.offset, "GLOBAL", g.dotted in _GETATTR))
+                        deferred = g.dotted in _GETATTR
+                        imports.append(Import(g.module, g.name, g.offset, "GLOBAL", deferred, g if deferred else None))
                         stack.append(g)
                         pos = p3
                     elif op == 0x69:  # INST
@@ -524,6 +571,8 @@ class Walker:
                         items = stack
                         stack = metastack.pop()
                         args = tuple(items)
+                        self.pos = pos
+                        self._called(g, args, r.offset(pos), "INST", res)
                         stack.append(Obj(g, args))
                         res.calls += 1
                         pos = p3
@@ -535,8 +584,11 @@ class Walker:
                         if not items:
                             raise Corrupt("OBJ without a class", r.offset(pos))
                         if type(items[0]) is Global and items[0].dotted in _GETATTR:  # OBJ calls non-classes
-                            stack.append(_getattr_call(imports, tuple(items[1:]), r.offset(pos)))
+                            stack.append(_getattr_call(imports, items[0], tuple(items[1:]), r.offset(pos)))
                         else:
+                            if type(items[0]) is Global:
+                                self.pos = pos
+                                self._called(items[0], tuple(items[1:]), r.offset(pos), "OBJ", res)
                             stack.append(Obj(items[0], tuple(items[1:])))
                         res.calls += 1
                         pos += 1
@@ -544,8 +596,11 @@ class Walker:
                         kwargs = stack.pop()
                         args = stack.pop()
                         cls = stack[-1]
-                        if type(cls) is Global and cls.dotted in _GETATTR:
-                            imports.append(Import(cls.module, cls.name, r.offset(pos), "NEWOBJ_EX"))
+                        if type(cls) is Global:
+                            if cls.dotted in _GETATTR:
+                                imports.append(Import(cls.module, cls.name, r.offset(pos), "NEWOBJ_EX"))
+                            self.pos = pos
+                            self._called(cls, args, r.offset(pos), "NEWOBJ_EX", res)
                         stack[-1] = Obj(cls, (args, kwargs))
                         res.calls += 1
                         pos += 1
@@ -605,7 +660,10 @@ class Walker:
                         stack = metastack.pop()
                         pos += 1
                     elif op == 0x32:  # DUP
-                        stack.append(stack[-1])
+                        v = stack[-1]
+                        if type(v) is Global:
+                            v.refs += 1
+                        stack.append(v)
                         pos += 1
                     elif op == 0x8A:  # LONG1
                         n = buf[pos + 1]
@@ -666,6 +724,19 @@ class Walker:
                         pos = p2
                     else:
                         raise Corrupt(f"unknown opcode 0x{op:02x}", r.offset(pos))
+            except _LongLine:
+                # A protocol-0 operand longer than LINE_CAP: CPython has no such bound, so it is consumed
+                # (never rejected) and stands for an opaque value. GLOBAL/INST names that long cannot be
+                # imported; the stream is then not analysable and blocks.
+                op = buf[pos]
+                if op not in _LINE_OPS or op in b"gp":
+                    raise LimitExceeded(f"operand of opcode {chr(op)!r} longer than {LINE_CAP} bytes",
+                                        r.offset(pos)) from None
+                at = r.offset(pos)
+                first, last, pos = self._skip_line(pos + 1)
+                buf = r.buf
+                lim = len(buf)
+                _long_operand(op, first, last, stack, res, at)
             except (IndexError, struct.error, Truncated) as exc:
                 # An operand ran past the window (or an empty stack was popped). Refill and retry
                 # the same opcode: no opcode changes state before all its operands are read.
@@ -685,6 +756,14 @@ class Walker:
                     raise Truncated(r.offset(pos)) from None
             finally:
                 self.pos = pos
+
+    def _called(self, func: Global, args: Any, offset: int, opcode: str, res: StreamResult) -> None:
+        """Every call opcode (REDUCE, NEWOBJ, NEWOBJ_EX, OBJ, INST) with an imported callable ends here."""
+        if func.name == "partial" and func.dotted in _PARTIALS and args is not FLOAT:
+            _check_partial_callable(res, args[0] if type(args) is tuple and args else args, offset,
+                                    f"{opcode} of functools.partial")
+        if self.on_reduce is not None:
+            self.on_reduce(self, func, args, offset)
 
     def _string(self, op: int, pos: int, hdr: int, n: int, stack: list[Any]) -> int:
         """Push a string operand of ``n`` bytes after a ``hdr``-byte header; return the new index."""
@@ -723,13 +802,18 @@ class Walker:
         offset: int,
     ) -> None:
         """Protocol-0 opcodes whose operand is a newline-terminated line."""
+        # The grammar is CPython's (_pickle.c load_int/load_long/load_float/load_get/load_put): operands
+        # are C strings (they end at a NUL byte), INT and LONG parse with base 0 (0x1, 0o7, 1_000, and
+        # strtol's octal 010), so that no stream the loader accepts is rejected here.
         try:
             if op == 0x49:  # INT
-                stack.append(True if line == b"01" else False if line == b"00" else int(line))
-            elif op == 0x4C:  # LONG
-                stack.append(int(line[:-1] if line.endswith(b"L") else line))
-            elif op == 0x46:  # FLOAT
-                float(line)
+                stack.append(parse_int_operand(line))
+            elif op == 0x4C:  # LONG: one trailing 'L' is dropped, the rest is PyLong_FromString(s, NULL, 0)
+                if not line:
+                    raise ValueError("bad readline")
+                stack.append(_pylong(_cstr(line[:-1] if line[-1:] == b"L" else line), 0))
+            elif op == 0x46:  # FLOAT: PyOS_string_to_double up to the newline or a NUL
+                float(_cstr(line))
                 stack.append(FLOAT)
             elif op == 0x53:  # STRING: a Python 2 repr, quotes required
                 if len(line) < 2 or line[:1] not in b"'\"" or line[-1:] != line[:1]:
@@ -739,9 +823,14 @@ class Walker:
             elif op == 0x56:  # UNICODE (raw-unicode-escape)
                 stack.append(line.decode("raw-unicode-escape").encode("utf-8", "surrogatepass"))
             elif op == 0x67:  # GET
-                stack.append(memo_get(int(line)))
+                idx = _pylong(_cstr(line), 10)
+                if type(idx) is not int or idx < 0:
+                    raise Corrupt("GET key is not a memo index", offset)
+                stack.append(memo_get(idx))
             elif op == 0x70:  # PUT
-                idx = int(line)
+                idx = _pylong(_cstr(line), 10)
+                if type(idx) is not int:
+                    raise LimitExceeded("PUT key too long to evaluate", offset)
                 if idx < 0:
                     raise Corrupt("negative memo index", offset)
                 memo_put(idx, stack[-1])
@@ -753,11 +842,129 @@ class Walker:
 
 
 _LINE_OPS = frozenset(b"ILFSVgpP")
+
+
+class _LongLine(Exception):
+    """A protocol-0 operand longer than LINE_CAP (handled by consuming it, see Walker._skip_line)."""
+
+
+def _cstr(line: bytes) -> bytes:
+    """The operand as C code sees it: up to the first NUL byte."""
+    nul = line.find(b"\0")
+    return line if nul < 0 else line[:nul]
+
+
+_C_SPACE = b" \t\n\v\f\r"
+_LONG_MIN, _LONG_MAX = -(1 << 63), (1 << 63) - 1
+
+
+def _strtol0(s: bytes) -> tuple[int, int, bool]:
+    """C ``strtol(s, &end, 0)`` on a 64-bit long: (value, index of end, overflowed)."""
+    i = 0
+    n = len(s)
+    while i < n and s[i] in _C_SPACE:
+        i += 1
+    neg = False
+    if i < n and s[i] in b"+-":
+        neg = s[i] == 0x2D
+        i += 1
+    base = 10
+    if s[i : i + 1] == b"0":
+        if s[i + 1 : i + 2] in (b"x", b"X") and s[i + 2 : i + 3] and s[i + 2 : i + 3] in b"0123456789abcdefABCDEF":
+            base = 16
+            i += 2
+        else:
+            base = 8
+    digits = b"0123456789abcdefABCDEF"[: 10 if base == 10 else 8 if base == 8 else 22]
+    j = i
+    while j < n and s[j] in digits:
+        j += 1
+    if j == i:
+        return 0, 0, False  # no conversion: end is the start of the string
+    value = int(s[i:j], base)
+    value = -value if neg else value
+    if not _LONG_MIN <= value <= _LONG_MAX:
+        return value, j, True
+    return value, j, False
+
+
+def _pylong(s: bytes, base: int) -> int | _Any:
+    """``PyLong_FromString(s, NULL, base)``. Digit strings past the interpreter's int_max_str_digits limit
+    (the loader's limit may be off) stand for an opaque value instead of an error."""
+    try:
+        return int(s, base)
+    except ValueError as exc:
+        if "limit" in str(exc) and re.fullmatch(rb"\s*[+-]?[0-9_]+\s*", s):
+            return ANY
+        raise
+
+
+def parse_int_operand(line: bytes) -> int | bool | _Any:
+    """The value CPython's ``load_int`` pushes for an INT operand (``line`` without its newline).
+
+    Raises ValueError where ``load_int`` fails.
+    """
+    if not line:
+        raise ValueError("bad readline")
+    s = _cstr(line)
+    value, end, overflow = _strtol0(s)
+    if overflow or end != len(s):
+        # "Hm, maybe we've got something long": PyLong_FromString(s, NULL, 0) on the same C string.
+        return _pylong(s + (b"\n" if len(s) == len(line) else b""), 0)
+    if len(line) == 2 and value in (0, 1):
+        return bool(value)
+    return value
+
+
+def _long_operand(op: int, first: bytes, last: bytes, stack: list[Any], res: StreamResult, offset: int) -> None:
+    """Push the stand-in for a protocol-0 operand longer than LINE_CAP (its value is never needed)."""
+    if op == 0x53:  # STRING: still must be quoted to load
+        if not first or first[:1] not in b"'\"" or last != first[:1]:
+            raise Corrupt("STRING operand is not quoted", offset)
+        stack.append(ANY)
+    elif op == 0x46:
+        stack.append(FLOAT)
+    elif op == 0x50:  # PERSID
+        res.persistent_ids.append(first)
+        stack.append(Obj(Global("<persistent_load>", "", offset), first))
+    else:  # INT, LONG, UNICODE
+        stack.append(ANY)
+
+
+# Composition helpers that call a callable they are given. Of these only functools.partial is allowed as an
+# import (the others are denylisted), so the callable it wraps is judged at the call site.
+_PARTIALS = frozenset({"functools.partial", "_functools.partial"})
+_UFUNC_RECONSTRUCT_NAMES = frozenset({"_ufunc_reconstruct"})
+
+
+def _callable_ok(v: Any) -> bool:
+    """True when ``v`` is a callable whose origin is judged elsewhere: an import, or a call's result."""
+    if type(v) is Global:
+        return not v.module.startswith("<") and v.dotted not in _GETATTR
+    if type(v) is Obj:
+        f = v.func
+        return type(f) is Global and not f.module.startswith("<") and f.dotted not in _GETATTR
+    return False
+
+
+def _check_partial_callable(res: StreamResult, v: Any, offset: int, how: str) -> None:
+    if not _callable_ok(v):
+        res.hazards.append((offset, how, f"functools.partial wraps {_describe(v)}, a callable that is "
+                            "unresolved or reached through getattr; calling it may run anything"))
+
+
+def _check_partial_state(res: StreamResult, state: Any, offset: int) -> None:
+    if type(state) is tuple:
+        if state:
+            _check_partial_callable(res, state[0], offset, "BUILD of functools.partial")
+    elif type(state) is Obj or type(state) is Global:
+        res.hazards.append((offset, "BUILD of functools.partial",
+                            "functools.partial gets a computed state; its callable cannot be judged"))
 _GETATTR = frozenset({"builtins.getattr", "__builtin__.getattr"})
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z").match
 
 
-def _getattr_call(imports: list[Import], args: Any, offset: int) -> Any:
+def _getattr_call(imports: list[Import], func: Global, args: Any, offset: int) -> Any:
     """``getattr(cls, "name")`` as pickle writes it for methods of classes (``ZoneInfo._unpickle``).
 
     When the object is a resolved global and the name a plain (non-dunder) identifier, the call is
@@ -770,6 +977,7 @@ def _getattr_call(imports: list[Import], args: Any, offset: int) -> Any:
         attr = args[1].decode("utf-8", "replace")
         if _IDENTIFIER(attr) and not (attr.startswith("__") and attr.endswith("__")):
             target = args[0]
+            func.uses += 1
             g = Global(target.module, f"{target.name}.{attr}", offset)
             imports.append(Import(g.module, g.name, offset, "getattr"))
             return g
@@ -819,15 +1027,15 @@ def as_text(v: Any) -> str | None:
 # ---------------------------------------------------------------------------
 # joblib: raw numpy buffers between pickle opcodes
 
-_KIND_SIZE = {"b": 1, "?": 1, "B": 1}
-
-
 def dtype_info(value: Any) -> tuple[int, bool]:
-    """(itemsize, has_object) of a pickled ``numpy.dtype`` stand-in.
+    """(itemsize, hasobject) of a pickled ``numpy.dtype`` as numpy computes them when it loads it.
 
-    Raises :class:`Corrupt` when the value is not a numpy dtype the walker can
-    size: then the length of the following raw buffer is unknown, and the
-    scan cannot continue safely.
+    numpy builds the dtype from its type string, then ``__setstate__`` overrides the element size
+    only for flexible kinds (``S``, ``U``, ``V``) and takes ``hasobject`` from the state's flags for
+    every kind; the pickled element size of a built-in kind is ignored. The canonical type strings
+    numpy writes are computed here; anything else is handed to numpy itself (a string and plain
+    values, never an object from the file). Raises :class:`Corrupt` when numpy would refuse the
+    dtype or the walker cannot size it: the length of the following raw buffer is then unknown.
     """
     if type(value) is not Obj or type(value.func) is not Global or value.func.dotted not in _DTYPE_CTORS:
         raise Corrupt("joblib array wrapper without a numpy dtype: cannot size its payload")
@@ -835,24 +1043,84 @@ def dtype_info(value: Any) -> tuple[int, bool]:
     spec = as_text(args[0]) if type(args) is tuple and args else None
     if spec is None:
         raise Corrupt("numpy dtype without a type string")
+    flags_args = args[1:3] if type(args) is tuple else ()
+    if not all(type(a) is bool or type(a) is int for a in flags_args):
+        raise Corrupt("numpy dtype with non-boolean align/copy arguments")
     state = value.state
-    elsize = -1
-    flags = 0
-    if type(state) is tuple and len(state) >= 8:
-        elsize = state[5] if type(state[5]) is int else -1
-        flags = state[7] if type(state[7]) is int else 0
-    has_object = spec[:1] == "O" or bool(flags & 1)
-    if elsize > 0:
-        return elsize, has_object
-    digits = "".join(ch for ch in spec[1:] if ch.isdigit())
-    if digits:
-        size = int(digits)
-        return (size * 4 if spec[:1] == "U" else size), has_object
-    if spec[:1] in _KIND_SIZE:
-        return _KIND_SIZE[spec[:1]], has_object
-    if spec[:1] in ("M", "m", "O"):
-        return 8, has_object
-    raise Corrupt(f"cannot size numpy dtype {spec!r}")
+    m = _CANONICAL(spec)
+    if m is not None and not any(flags_args[:1]) and (state is None or _standard_state(state)):
+        kind, digits = m.group(1), m.group(2)
+        size = int(digits) if digits else 0
+        if kind in _FIXED_SIZES:
+            if size in _FIXED_SIZES[kind]:
+                if state is None:
+                    return size, kind == "O"
+                return size, bool(state[7] & 1)
+        elif state is not None and state[5] > 0:  # flexible: the state's elsize wins
+            return state[5], bool(state[7] & 1)
+        elif state is None and size > 0:
+            return (size * 4 if kind == "U" else size), False
+    if state is not None and not _standard_state(state) and not _is_plain(state):
+        # A structured dtype: its fields hold nested dtypes (kept as stand-ins). numpy takes elsize and
+        # flags from the state for the void kind.
+        if (type(state) is tuple and len(state) in (8, 9) and state[0] in (3, 4) and spec.lstrip("|<>=")[:1] == "V"
+                and type(state[5]) is int and state[5] >= 0 and type(state[7]) is int):
+            return state[5], bool(state[7] & 1)
+        raise Corrupt(f"cannot size numpy dtype {spec!r} with a computed state")
+    return _numpy_dtype_info(spec, tuple(bool(a) for a in flags_args), _plain(state) if state is not None else None)
+
+
+def _standard_state(state: Any) -> bool:
+    """A version 3 state of a dtype without fields, subarray or metadata (what numpy writes for plain kinds)."""
+    return (type(state) is tuple and len(state) == 8 and state[0] == 3 and type(state[1]) is bytes
+            and state[2] is None and state[3] is None and state[4] is None
+            and type(state[5]) is int and type(state[6]) is int and type(state[7]) is int)
+
+
+def _is_plain(v: Any) -> bool:
+    t = type(v)
+    if v is None or t is int or t is bool or t is bytes:
+        return True
+    if t is Blob:
+        return v.data is not None
+    if t is tuple:
+        return all(_is_plain(x) for x in v)
+    return False
+
+
+def _plain(v: Any) -> Any:
+    """Walker values as the Python values the unpickler would build (text as str, bytes as bytes)."""
+    t = type(v)
+    if t is bytes:
+        return v.decode("utf-8", "surrogatepass")
+    if t is Blob:
+        return v.data
+    if t is tuple:
+        return tuple(_plain(x) for x in v)
+    return v
+
+
+def _numpy_dtype_info(spec: str, flags: tuple[bool, ...], state: Any) -> tuple[int, bool]:
+    import warnings
+
+    import numpy
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            d = numpy.dtype(spec, *flags)
+            if state is not None:
+                d.__setstate__(state)
+    except (TypeError, ValueError, OverflowError, KeyError, IndexError, MemoryError) as exc:
+        raise Corrupt(f"numpy refuses dtype {spec!r}: {exc}") from None
+    return int(d.itemsize), bool(d.hasobject)
+
+
+_CANONICAL = re.compile(r"[<>|=]?([biufcMmOSUV])(\d*)\Z").match
+# Kinds whose size the type string fixes (numpy ignores the pickled elsize), with the sizes it accepts.
+_FIXED_SIZES = {
+    "b": {1}, "i": {1, 2, 4, 8}, "u": {1, 2, 4, 8}, "f": {2, 4, 8}, "c": {8, 16}, "M": {8}, "m": {8}, "O": {8},
+}
 
 
 _DTYPE_CTORS = frozenset({"numpy.dtype", "numpy.core.multiarray.dtype", "numpy._core.multiarray.dtype"})

@@ -77,6 +77,8 @@ def detect(head: bytes, size: int | None) -> Format:
         return Format.LZ4
     if len(head) > 262 and head[257:262] == b"ustar":
         return Format.TAR
+    if _is_v7_tar(head):  # pre-POSIX tar: no magic, only a header checksum (tarfile reads it)
+        return Format.TAR
     if head[:8] == b"\x89HDF\r\n\x1a\n":
         return Format.HDF5
     if head[:4] == b"GGUF":
@@ -95,6 +97,26 @@ def _is_text(head: bytes, *, cut: bool) -> bool:
         # Only a multi-byte character cut by the end of the head (the file goes on) is tolerated.
         return cut and exc.reason == "unexpected end of data"
     return True
+
+
+def _is_v7_tar(head: bytes) -> bool:
+    """A tar header block without the ustar magic whose checksum is right (how tarfile accepts v7 archives)."""
+    if len(head) < 512 or head[0] == 0:
+        return False
+    field = head[148:156].replace(b"\x00", b" ").strip()
+    if not field or any(c not in b"01234567" for c in field):
+        return False
+    want = int(field, 8)
+    block = head[:148] + b" " * 8 + head[156:512]
+    unsigned = sum(block)
+    signed = sum(b - 256 if b > 127 else b for b in block)
+    return want in (unsigned, signed)
+
+
+def probe_decompress(fmt: Format, head: bytes) -> None:
+    """Raise :class:`Corrupt` unless ``head`` starts a valid stream of the compressed format ``fmt``."""
+    data = head[zfile_offset(head) :] if fmt is Format.JOBLIB_ZF else head
+    _Decompressor(fmt).run(data, 1 << 16)
 
 
 def _is_zfile(head: bytes) -> bool:

@@ -68,7 +68,8 @@ def run_gate(
         max_archive_members=section.max_archive_members,
         max_nesting_depth=section.max_nesting_depth,
     )
-    scanner = ModelScanner(globals_policy, limits, Severity.MEDIUM if unknown_warns else Severity.HIGH)
+    scanner = ModelScanner(globals_policy, limits, Severity.MEDIUM if unknown_warns else Severity.HIGH,
+                           accept_unanalysed=section.accept_unanalysed)
     report = scanner.scan(path)
 
     fail_on = section.fail_on or min(eff.fail_on, Severity.HIGH)
@@ -81,6 +82,7 @@ def run_gate(
         extra={
             "tier": policy.tier,
             "allow": list(globals_policy.allow),
+            "accept_unanalysed": [e.model_dump(exclude_none=True) for e in section.accept_unanalysed],
             "unknown_globals": "warn" if unknown_warns else "block",
             "max_decompressed_bytes": limits.max_decompressed_bytes,
             "max_archive_members": limits.max_archive_members,
@@ -98,6 +100,9 @@ def run_gate(
         "globals": dict(sorted(report.globals_seen.items())),
         "duration_seconds": round(clock.elapsed(), 3),
     }
+    if report.accepted_unanalysed:
+        # What passed without analysis, and the policy's reason: part of the result and of its evidence.
+        metadata["accepted_unanalysed"] = report.accepted_unanalysed
     return finalize(
         gate=GATE,
         subject=Subject(name=name, digest={"sha256": digest}) if digest else Subject.unread(name),

@@ -9,8 +9,10 @@ cannot analyse to the end is a finding that blocks ("cannot prove safe").
 
 from __future__ import annotations
 
+import fnmatch
 import hashlib
 import io
+import json
 import os
 import re
 import stat
@@ -21,16 +23,15 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from kfp_gates.components.common.digest import MODEL_DIGEST_EXCLUDES, ManifestEntry, manifest_digest, sha256_file
 from kfp_gates.components.common.errors import InputNotFoundError
 from kfp_gates.components.common.result import Finding, Location
 from kfp_gates.components.common.severity import Severity
 
-from kfp_gates.components.common.digest import MODEL_DIGEST_EXCLUDES, ManifestEntry, manifest_digest, sha256_file
-
 from . import formats
 from ._digest import BufferHash, HashingFile, identity
 from ._reader import Readable, Reader
-from ._walker import Blob, Global, ListVal, StreamResult, Walker, as_text
+from ._walker import Blob, Global, ListVal, Obj, StreamResult, Walker, as_text
 from .errors import Corrupt, LimitExceeded, StreamError, Truncated
 from .formats import Format
 from .globals_policy import GlobalsPolicy, Verdict
@@ -53,7 +54,10 @@ CHANGED = "KFPG-MS-CHANGED"  # the file changed while it was scanned: the verdic
 # A Keras model config (HDF5 attribute or .keras config.json) that declares a Lambda layer:
 # loading it deserialises Python bytecode (marshal) unless safe_mode is on.
 _IMPORTABLE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*\Z").match
-_KERAS_LAMBDA = re.compile(rb'"class_name"\s*:\s*"(?:keras\.layers\.)?Lambda"')
+_KERAS_CODE_CLASSES = frozenset({"Lambda", "__lambda__", "TFOpLambda"})
+_JSON_OBJECT_START = re.compile(rb'\{\s*"')
+KERAS_JSON_MAX = 64 << 20
+_CODECS_ENCODE = frozenset({"_codecs.encode", "codecs.encode"})
 
 TORCH_MAGIC = 0x1950A86A20F9469CFC6C
 # Reconstructors that load a nested pickle from their byte-string argument: the bytes are scanned too.
@@ -121,6 +125,8 @@ class ScanReport:
     files: list[FileReport] = field(default_factory=list)
     globals_seen: dict[str, str] = field(default_factory=dict)  # module.name -> verdict
     bytes_analysed: int = 0
+    # Inputs not analysed that the policy accepts: path, format, reason (recorded in the evidence).
+    accepted_unanalysed: list[dict[str, str]] = field(default_factory=list)
     # The subject's bytes, as read by the scan: sha256 per relative path ("." for a one-file scan), symlinks
     # that are not followed (path, target text) and links to files inside the root (path, target's path
     # relative to the root, target's absolute path).
@@ -166,12 +172,16 @@ class ModelScanner:
         globals_policy: GlobalsPolicy | None = None,
         limits: ScanLimits = ScanLimits(),
         unknown_severity: Severity = Severity.HIGH,
+        accept_unanalysed: tuple[Any, ...] = (),
     ) -> None:
         self.policy = globals_policy or GlobalsPolicy()
         self.limits = limits
         self.unknown_severity = unknown_severity
         self.report = ScanReport()
         self._budget = limits.max_decompressed_bytes
+        # Policy entries (format, path glob, reason) naming inputs that may pass without analysis.
+        self.accept_unanalysed = tuple(accept_unanalysed)
+        self._root_dir: Path | None = None
 
     # ------------------------------------------------------------------ entry points
     def scan(self, path: str | os.PathLike[str]) -> ScanReport:
@@ -183,9 +193,21 @@ class ModelScanner:
         if not p.exists() and not p.is_symlink():
             raise InputNotFoundError("model file or directory not found", where=str(path),
                                      hint="pass the path of a model file or of a model directory")
+        try:
+            st = p.stat()
+        except OSError as exc:
+            raise InputNotFoundError(f"cannot read the model path: {exc.strerror}", where=str(path)) from None
+        if not (stat.S_ISDIR(st.st_mode) or stat.S_ISREG(st.st_mode)):
+            # A FIFO, socket or device would block or never end: refused before anything opens it.
+            raise InputNotFoundError("not a regular file or directory (a FIFO, socket or device)", where=str(path),
+                                     hint="pass a model file or a directory of model files")
         if p.is_dir():
+            self._root_dir = p
             self._scan_dir(p)
             self.report.scanned_directory = True
+            if not self.report.files:
+                self._not_analysed(_Where(str(p)), "empty-directory",
+                                   "the directory holds no file to scan: nothing was analysed")
         else:
             self._scan_file(p, str(p), ".")
         return self.report
@@ -200,6 +222,35 @@ class ModelScanner:
         self.report.findings.append(
             Finding(id=rule, severity=severity, message=message, location=where.loc(offset), data=data)
         )
+
+    def _not_analysed(self, where: _Where, fmt: str, message: str, offset: int | None = None, *,
+                      rule: str = NOT_ANALYSED) -> None:
+        """Something was not analysed: it blocks (high) unless a policy accept_unanalysed entry names it."""
+        rel = self._rel(where)
+        for entry in self.accept_unanalysed:
+            if entry.format not in (None, fmt) or (entry.path is not None and not fnmatch.fnmatchcase(rel,
+                                                                                                      entry.path)):
+                continue
+            accepted = {"path": rel, "format": fmt, "reason": entry.reason}
+            self.report.accepted_unanalysed.append(accepted)
+            self._add(rule, Severity.INFO, f"{message}; accepted unanalysed by the policy: {entry.reason}",
+                      where, offset, format=fmt, accepted_unanalysed=accepted)
+            return
+        self._add(rule, Severity.HIGH,
+                  f"{message}; not analysed means not proven safe (a policy may accept it: "
+                  f"gates.model_scan.accept_unanalysed with format {fmt!r} or path {rel!r})", where, offset, format=fmt)
+
+    def _rel(self, where: _Where) -> str:
+        """The path policy globs match: relative to the scanned directory (or the file name), with the member."""
+        base = Path(where.path)
+        if self._root_dir is not None:
+            try:
+                rel = base.relative_to(self._root_dir).as_posix()
+            except ValueError:
+                rel = base.name
+        else:
+            rel = base.name
+        return f"{rel}!{where.member}" if where.member else rel
 
     def _stream_error(self, where: _Where, exc: StreamError, what: str) -> None:
         if isinstance(exc, LimitExceeded):
@@ -231,13 +282,18 @@ class ModelScanner:
                     else:
                         self.report.symlinks.append((rel, os.readlink(full)))
                     if not inside:
-                        self._add(SYMLINK, Severity.MEDIUM,
-                                  f"symlink {rel} points outside the scanned directory ({os.readlink(full)}); "
-                                  "not followed, so its target is not scanned", _Where(display))
+                        self._not_analysed(_Where(display), "symlink",
+                                           f"symlink {rel} points outside the scanned directory "
+                                           f"({os.readlink(full)}); not followed, so its target is not scanned",
+                                           rule=SYMLINK)
                     # A link inside the root points at a file the walk scans under its own name.
                     continue
                 if stat.S_ISREG(st.st_mode):
                     self._scan_file(full, display, rel)
+                elif not stat.S_ISDIR(st.st_mode):
+                    # Never opened: a FIFO blocks the reader, a device never ends.
+                    self._not_analysed(_Where(display), "special-file",
+                                       f"{rel} is not a regular file (FIFO, socket or device); not opened")
             dirnames[:] = [n for n in dirnames if not (d / n).is_symlink()]
 
     def _scan_file(self, path: Path, display: str, rel: str) -> None:
@@ -327,15 +383,19 @@ class ModelScanner:
                       "cannot be proven safe", where, 0)
         elif fmt is Format.HDF5:
             if data is None:
-                self._add(NOT_ANALYSED, Severity.MEDIUM,
-                          "HDF5 file over the in-memory bound: Keras Lambda layers not checked", where, 0)
+                self._not_analysed(where, "hdf5", "HDF5 file over the in-memory bound: Keras Lambda layers not "
+                                   "checked", 0)
             else:
-                self._keras_lambda(where, data)
-        elif fmt in (Format.GGUF, Format.EMPTY):
-            pass
+                self._keras_hdf5(where, data)
+        elif fmt is Format.GGUF:
+            self._not_analysed(where, "gguf", "GGUF file: its content is not analysed by this scanner", 0)
+        elif fmt is Format.EMPTY:
+            if where.member is None and where.depth == 0:
+                # An empty member of an archive holds nothing; an empty model file is no model at all.
+                self._not_analysed(where, "empty", "empty file: nothing to analyse")
         else:  # text or unknown binary: a protocol 0/1 pickle has no header, so try walking it
             if fmt is Format.TEXT and data is not None:
-                self._keras_lambda(where, data)
+                self._keras_text(where, data)
             self._scan_headerless(where, fmt, reader(), rep)
         if fmt is not Format.ZIP and data is not None and _has_zip_directory(data):
             # A zip directory at the end of a non-zip file: zipfile-based loaders would open it.
@@ -347,6 +407,7 @@ class ModelScanner:
     # ------------------------------------------------------------------ pickles
     def _new_walker(self, where: _Where, reader: Reader) -> Walker:
         def on_reduce(w: Walker, func: Global, args: Any, offset: int) -> None:
+            # Called for every call opcode (REDUCE, OBJ, INST, NEWOBJ, NEWOBJ_EX) with an imported callable.
             if func.dotted in NESTED_LOADERS:
                 self._nested(where, func, args, offset)
 
@@ -356,11 +417,17 @@ class ModelScanner:
         """Judge every import of the walked streams and add findings (one per global and stream)."""
         for s in streams:
             seen: dict[tuple[str, str], int] = {}
-            resolved_getattr = any(i.opcode == "getattr" for i in s.imports)
+            for offset, how, why in s.hazards:
+                self._add(DANGEROUS, Severity.CRITICAL, f"{how}: {why}", where, offset,
+                          **{"global": "functools.partial", "opcode": how, "verdict": "dangerous",
+                             "aliases": [f"{DANGEROUS}:functools.partial"]})
             for imp in s.imports:
-                if imp.deferred and resolved_getattr:
-                    # getattr is judged at its call sites (each call is recorded as the dotted global it
-                    # names). Imported but never called that way, it is judged as itself: dangerous.
+                g = imp.ref
+                if imp.deferred and g is not None and g.uses and g.refs == g.uses:
+                    # This getattr import is judged at its call sites: every reference to it the stream
+                    # pushed was consumed as the callable of getattr(<global>, "<plain name>"), recorded as
+                    # the dotted global it names. Any other use of it (passed as a value, wrapped in a
+                    # partial, called on a computed object) leaves a reference over: judged as itself.
                     continue
                 key = (imp.module, imp.name)
                 if key in seen:
@@ -486,6 +553,13 @@ class ModelScanner:
             walker.walk()
         except StreamError as exc:
             streams = walker.streams
+            if isinstance(exc, LimitExceeded) and not quiet:
+                # The walker stopped at one of its own bounds, not at a byte CPython refuses: a real
+                # unpickler may go on and run what follows. Cannot analyse, so it blocks.
+                rep.format = "pickle"
+                self._record(where, streams, rep)
+                self._stream_error(where, exc, "pickle stream (protocol 0/1, no header)")
+                return
             if fmt is Format.TEXT:
                 # Text that merely starts like a protocol-0 pickle ("cat\ndog\n" reads as GLOBAL at.dog)
                 # is a pickle only if the walk reached a call or a known-dangerous import.
@@ -506,24 +580,83 @@ class ModelScanner:
             return
         rep.format = "pickle"
         self._record(where, walker.streams, rep)
+        if quiet:
+            return  # raw storage bytes that happen to form a short pickle: what follows is data
         self._rest_of_streams(where, walker, rep)
 
-    def _keras_lambda(self, where: _Where, data: bytes) -> None:
-        m = _KERAS_LAMBDA.search(data)
-        if m is not None:
-            self._add(KERAS_LAMBDA, Severity.HIGH,
-                      "Keras model config declares a Lambda layer: loading it (without safe_mode) runs the "
-                      "Python bytecode stored in the layer", where, m.start(), **{"global": "keras.layers.Lambda"})
+    def _keras_text(self, where: _Where, data: bytes) -> None:
+        """A text file: when it is JSON (a Keras config.json), judge the decoded config."""
+        if len(data) > KERAS_JSON_MAX or data.lstrip()[:1] not in (b"{", b"["):
+            return
+        try:
+            config = json.loads(data)
+        except (ValueError, RecursionError):
+            return  # not JSON: no Keras loader reads it as a config
+        self._keras_judge(where, config, 0)
+
+    def _keras_hdf5(self, where: _Where, data: bytes) -> None:
+        """Keras HDF5: the model config is a JSON string attribute; every JSON object in the file is decoded."""
+        found = False
+        decoder = json.JSONDecoder()
+        done = 0
+        for m in _JSON_OBJECT_START.finditer(data):
+            start = m.start()
+            if start < done:
+                continue  # inside an object already decoded
+            end = data.find(b"\x00", start, start + KERAS_JSON_MAX)
+            chunk = data[start : end if end >= 0 else start + (1 << 20)]
+            try:
+                config, used = decoder.raw_decode(chunk.decode("utf-8"))
+            except (ValueError, RecursionError):
+                continue
+            found = True
+            done = start + used  # a character index: at most the byte offset, so nothing is skipped
+            self._keras_judge(where, config, start)
+        if not found and (b"model_config" in data or b"keras_version" in data):
+            self._not_analysed(where, "hdf5", "Keras HDF5 file whose model config could not be decoded (stored "
+                               "outside a plain string attribute); Lambda layers not checked", 0)
+
+    def _keras_judge(self, where: _Where, config: Any, offset: int) -> None:
+        """Flag Lambda layers and serialised lambdas anywhere in a decoded Keras config (values, never bytes)."""
+        todo = [config]
+        while todo:
+            v = todo.pop()
+            if isinstance(v, dict):
+                cls = v.get("class_name")
+                if isinstance(cls, str) and (cls.rsplit(".", 1)[-1] in _KERAS_CODE_CLASSES):
+                    self._add(KERAS_LAMBDA, Severity.HIGH,
+                              f"Keras model config declares {cls!r}: loading it (without safe_mode) runs the "
+                              "Python bytecode stored in the layer", where, offset,
+                              **{"global": "keras.layers.Lambda"})
+                    return
+                todo.extend(v.values())
+            elif isinstance(v, list):
+                todo.extend(v)
+            elif isinstance(v, str) and len(v) < KERAS_JSON_MAX and v.lstrip()[:1] == "{":
+                try:  # configs nested as JSON strings (h5 model_config inside another attribute)
+                    todo.append(json.loads(v))
+                except (ValueError, RecursionError):
+                    pass
 
     def _unknown_format(self, where: _Where, fmt: Format) -> None:
         if fmt is Format.TEXT:
             return  # text that is not a pickle carries no code a model loader runs
-        self._add(UNKNOWN_FORMAT, Severity.MEDIUM,
-                  "unknown binary format: not a pickle, archive, numpy or safetensors file; not analysed", where, 0)
+        self._not_analysed(where, "unknown",
+                           "unknown binary format: not a pickle, archive, numpy or safetensors file; not analysed", 0,
+                           rule=UNKNOWN_FORMAT)
 
     def _nested(self, where: _Where, func: Global, args: Any, offset: int) -> None:
         """A known loader is called on a byte string inside the pickle: scan those bytes as a file."""
         payload = args[0] if type(args) is tuple and args else None
+        if type(payload) is Obj and type(payload.func) is Global and payload.func.dotted in _CODECS_ENCODE:
+            # Protocols 0-2 write bytes as _codecs.encode(<text>, "latin1"): the bytes are that text's code points.
+            cargs = payload.args
+            if (type(cargs) is tuple and len(cargs) == 2 and type(cargs[0]) is bytes
+                    and as_text(cargs[1]) in ("latin1", "latin-1")):
+                try:
+                    payload = cargs[0].decode("utf-8").encode("latin1")
+                except (UnicodeDecodeError, UnicodeEncodeError):
+                    pass
         inner = where.inner(f"<{func.dotted} argument @{offset}>")
         if type(payload) is Blob and payload.data is not None:
             self._scan_blob(inner, payload.data)
@@ -630,17 +763,16 @@ class ModelScanner:
             with zf.open(info) as member:
                 head = member.read(formats.HEAD)
                 fmt = formats.detect(head, info.file_size)
-                if is_storage:
-                    # torch tensor storage: raw numbers that torch.load never unpickles. Its bytes may
-                    # still start like a pickle header by chance; then it is walked, and reported only
-                    # if it really reads as one (a valid stream, or a call / importable name before failing).
+                if is_storage and _raw_storage(fmt, head):
+                    # A name under <prefix>data/ proves nothing: what is decided here is the content. Bytes
+                    # no format claims are what torch storages look like (raw numbers); they are still
+                    # walked as a protocol 0/1 pickle and reported if they really read as one (a valid
+                    # stream, or a call / importable name before failing). Any format the content does
+                    # claim (a pickle header, a compressed stream, a zip) is scanned as that format below.
                     rep = FileReport(where.path, inner.member, "pytorch-storage", info.file_size)
                     self.report.files.append(rep)
-                    if fmt is Format.PICKLE:
-                        reader = Reader(fh=_Counting(_Prepend(head, member), self), size=None)
-                        self._scan_headerless(inner, Format.UNKNOWN, reader, rep, quiet=True)
-                    else:
-                        self._budget -= info.file_size
+                    reader = Reader(fh=_Counting(_Prepend(head, member), self), size=None)
+                    self._scan_headerless(inner, Format.UNKNOWN, reader, rep, quiet=True)
                     return
                 counted = _Counting(_Prepend(head, member), self)
                 if info.file_size <= IN_MEMORY_MAX:
@@ -830,6 +962,25 @@ def _escapes(name: str, link: str) -> bool:
         elif part not in ("", "."):
             depth += 1
     return False
+
+
+def _raw_storage(fmt: Format, head: bytes) -> bool:
+    """True when a torch storage member's first bytes are best read as raw numbers.
+
+    Random numbers match a magic number now and then (a zlib header is one 2-byte pair in 8,000, an
+    int64 tensor can start like a safetensors length): such members are walked as pickles, quietly.
+    Containers that a chance match cannot produce - a zip, a tar, a compressed stream that really
+    decompresses - are scanned as what they are.
+    """
+    if fmt in (Format.ZIP, Format.TAR):
+        return False
+    if fmt.compressed:
+        try:
+            formats.probe_decompress(fmt, head)
+        except Corrupt:
+            return True
+        return False
+    return True
 
 
 def _has_zip_directory(data: bytes) -> bool:

@@ -156,9 +156,10 @@ def test_legacy_torch_tar_storages_are_skipped_by_size() -> None:
     assert _ids(broken) == {s.UNPARSABLE}
 
 
-def test_unknown_binary_warns_and_text_passes() -> None:
+def test_unknown_binary_blocks_and_text_passes() -> None:
+    # Not analysed means not proven safe (issue 17, class 8): an unknown binary is high, so it blocks.
     findings = ModelScanner().scan_bytes(bytes(range(0, 8)) * 8, "weights.bin").findings
-    assert [(f.id, f.severity) for f in findings] == [(s.UNKNOWN_FORMAT, Severity.MEDIUM)]
+    assert [(f.id, f.severity) for f in findings] == [(s.UNKNOWN_FORMAT, Severity.HIGH)]
     assert _ids(b"cat\ndog\nfish\n") == set()  # reads like GLOBAL at.dog, but is not a pickle
     assert _ids(b"# README\n\nA model.\n") == set()
 
