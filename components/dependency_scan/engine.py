@@ -30,6 +30,7 @@ from .parsers import parse_path, parse_pipeline_file, parse_site_packages
 
 GATE = "dependency_scan"
 CRITICAL_MAX_AGE = timedelta(days=30)
+_MAX_SKIPPED_LISTED = 500  # in the result metadata; the count is always exact
 
 
 def tool_version() -> str:
@@ -277,7 +278,12 @@ def evaluate(
             f"{_label(dep)}: cannot be checked against advisories: {dep.reason or 'no version'}",
             dep.location, package=dep.name or None, url=dep.url, kind=dep.kind, origin=dep.origin))
 
+    # A pyproject names what a project accepts; a pin for the same package elsewhere in the scan (a lock,
+    # a compiled requirements file) is what gets installed, and was judged above.
+    pinned_keys = {key for key, _version in by_pkg}
     for dep in ranges:
+        if dep.origin == "pyproject" and dep.key in pinned_keys:
+            continue
         admitted = index.admitted(dep.name, dep.specifier)
         spec = dep.specifier or "(any version)"
         if options.require_pins:
@@ -324,6 +330,13 @@ def evaluate(
 
     source_meta = advisories.describe()
     findings.extend(advisory_health_findings(advisories, options, now, source_meta))
+    if inventory.skipped:
+        shown = "; ".join(f"{s.path} ({s.reason})" for s in inventory.skipped[:10])
+        more = f"; and {len(inventory.skipped) - 10} more" if len(inventory.skipped) > 10 else ""
+        findings.append(_rule_finding(
+            rules.SKIPPED_FILES,
+            f"the directory scan read {len(inventory.inputs)} file(s) and left {len(inventory.skipped)} out: "
+            f"{shown}{more}; name a file explicitly to scan it", None, count=len(inventory.skipped)))
 
     components: dict[tuple[str, str], dict[str, str]] = {}
     for dep in inventory.dependencies:
@@ -337,6 +350,8 @@ def evaluate(
         "advisory_source": source_meta,
         "inventory": {
             "inputs": [{"path": i.path, "kind": i.kind, "sha256": i.sha256} for i in inventory.inputs],
+            "skipped": [{"path": s.path, "reason": s.reason} for s in inventory.skipped[:_MAX_SKIPPED_LISTED]],
+            "skipped_count": len(inventory.skipped),
             "dependencies": unique_deps,
             "checked_versions": len(by_pkg),
             "vulnerable_versions": vulnerable,

@@ -37,7 +37,7 @@ class Dependency:
 
     name: str  # as written
     location: Location
-    origin: str  # "requirements" | "pylock" | "uv.lock" | "poetry.lock" | "site-packages" | "pipeline"
+    origin: str  # "requirements" | "pyproject" | "pylock" | "uv.lock" | "poetry.lock" | "site-packages" | "pipeline"
     kind: DependencyKind
     version: str | None = None
     specifier: str = ""
@@ -92,14 +92,23 @@ class InputFile:
 
 
 @dataclass(frozen=True)
+class SkippedFile:
+    """A file or folder a directory scan did not read, and why."""
+
+    path: str
+    reason: str
+
+
+@dataclass(frozen=True)
 class Inventory:
-    """Everything the parsers found in the inputs."""
+    """Everything the parsers found in the inputs, and what a directory walk left out."""
 
     dependencies: tuple[Dependency, ...] = ()
     indexes: tuple[IndexRef, ...] = ()
     images: tuple[ImageRef, ...] = ()
     source_findings: tuple[SourceFinding, ...] = ()
     inputs: tuple[InputFile, ...] = ()
+    skipped: tuple[SkippedFile, ...] = ()
 
     def __add__(self, other: Inventory) -> Inventory:
         return Inventory(
@@ -108,6 +117,7 @@ class Inventory:
             self.images + other.images,
             self.source_findings + other.source_findings,
             self.inputs + other.inputs,
+            self.skipped + other.skipped,
         )
 
 

@@ -48,6 +48,8 @@ ADV_OLD = Rule("KFPG-ADV-OLD", Severity.LOW, None,
                "advisory data older than 30 days while the policy sets no max_advisory_age")
 ADV_MALFORMED = Rule("KFPG-ADV-MALFORMED", Severity.LOW, None,
                      "advisory records skipped because they could not be parsed")
+SKIPPED_FILES = Rule("KFPG-DEP-SKIPPED-FILES", Severity.INFO, None,
+                     "files and folders a directory scan did not read, with the reason (listed in the evidence)")
 IMG_NOTHING_SCANNED = Rule("KFPG-IMG-NOTHING-SCANNED", Severity.HIGH, None,
                            "a Trivy report with no scanned target (unsupported OS, failed scan)")
 IMG_EOSL = Rule("KFPG-IMG-OS-EOSL", Severity.MEDIUM, None,
@@ -55,7 +57,7 @@ IMG_EOSL = Rule("KFPG-IMG-OS-EOSL", Severity.MEDIUM, None,
 
 ALL: tuple[Rule, ...] = (
     UNVERIFIABLE, UNPINNED, RANGE_VULNERABLE, NO_HASH, INDEX_NOT_ALLOWED, EXTRA_INDEX, TRUSTED_HOST, IMAGE_TAG,
-    HF_NO_REVISION, HF_TRUST_REMOTE_CODE, SRC_UNPARSEABLE, ADV_STALE, ADV_OLD, ADV_MALFORMED, IMG_NOTHING_SCANNED,
-    IMG_EOSL,
+    HF_NO_REVISION, HF_TRUST_REMOTE_CODE, SRC_UNPARSEABLE, ADV_STALE, ADV_OLD, ADV_MALFORMED, SKIPPED_FILES,
+    IMG_NOTHING_SCANNED, IMG_EOSL,
 )
 BY_ID = {r.id: r for r in ALL}

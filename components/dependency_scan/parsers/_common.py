@@ -59,7 +59,11 @@ def read_input(path: Path, what: str) -> tuple[str, InputFile]:
     unreadable or not UTF-8 (exit 2: an input that cannot be read is never
     treated as empty).
     """
-    data = read_regular_file(path, what)
+    return decode_input(read_regular_file(path, what), path, what)
+
+
+def decode_input(data: bytes, path: Path, what: str) -> tuple[str, InputFile]:
+    """:func:`read_input` on bytes already read. Raises :class:`ConfigError` when not UTF-8."""
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:

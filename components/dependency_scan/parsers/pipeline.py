@@ -12,7 +12,7 @@ from pathlib import Path
 from kfp_gates.components.common.kfp_ir import parse_pipeline
 from kfp_gates.components.common.result import Location
 
-from ..model import Dependency, ImageRef, IndexRef, Inventory
+from ..model import Dependency, ImageRef, IndexRef, InputFile, Inventory
 from ._common import DEFAULT_INDEX, read_input, strip_credentials
 from .python_source import scan_source
 from .requirements import parse_requirement_strings
@@ -29,7 +29,12 @@ def parse_pipeline_file(path: str | Path) -> Inventory:
     """Parse a compiled pipeline YAML. Raises InputNotFoundError / ConfigError (exit 2)."""
     p = Path(path)
     text, record = read_input(p, "pipeline file")
-    pipe = parse_pipeline(text, str(p))  # the bytes already read and digested: the file is opened once
+    return parse_pipeline_text(text, record, p)
+
+
+def parse_pipeline_text(text: str, record: InputFile, p: Path) -> Inventory:
+    """:func:`parse_pipeline_file` on text already read (and digested into ``record``): one open per input."""
+    pipe = parse_pipeline(text, str(p))
     deps: list[Dependency] = []
     indexes: list[IndexRef] = []
     images: list[ImageRef] = []
