@@ -16,7 +16,8 @@ from typing import Any
 
 import yaml
 
-from .errors import ConfigError, InputNotFoundError
+from .errors import ConfigError
+from .files import parser_limits, read_regular_file
 
 # libyaml's safe loader when PyYAML was built with it: ~10x faster on large pipelines, same results.
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -116,7 +117,8 @@ def _fail(path: str, msg: str, hint: str | None = None) -> ConfigError:
 def parse_pipeline(text: str, path: str = "<pipeline>") -> CompiledPipeline:
     """Parse compiled pipeline YAML text. Raises :class:`ConfigError` when it is not KFP IR."""
     try:
-        docs = [d for d in yaml.load_all(text, Loader=_LOADER) if d is not None]
+        with parser_limits("pipeline file", path):
+            docs = [d for d in yaml.load_all(text, Loader=_LOADER) if d is not None]
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark
         where = f"{path}:{mark.line + 1}" if mark else path
@@ -158,16 +160,23 @@ def parse_pipeline(text: str, path: str = "<pipeline>") -> CompiledPipeline:
     return CompiledPipeline(path=path, name=name, spec=spec, platform=platform_doc, executors=executors)
 
 
-def load_pipeline(path: str | Path) -> CompiledPipeline:
-    """Read a compiled pipeline file. Raises InputNotFoundError / ConfigError."""
+def read_pipeline_text(path: str | Path) -> str:
+    """The text of a compiled pipeline file, read from one open of a regular file.
+
+    Raises :class:`InputNotFoundError` (missing, a directory) or
+    :class:`ConfigError` (a FIFO or device, unreadable, not UTF-8): exit 2.
+    """
     p = Path(path)
+    data = read_regular_file(p, "pipeline file", directory_hint="name one compiled pipeline YAML file")
     try:
-        text = p.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputNotFoundError("pipeline file not found", where=str(p)) from None
+        return data.decode("utf-8")
     except UnicodeDecodeError:
         raise _fail(str(p), "pipeline file is not UTF-8 text") from None
-    return parse_pipeline(text, str(p))
+
+
+def load_pipeline(path: str | Path) -> CompiledPipeline:
+    """Read a compiled pipeline file. Raises InputNotFoundError / ConfigError."""
+    return parse_pipeline(read_pipeline_text(path), str(path))
 
 
 _DIGEST_REF = re.compile(r"@sha256:[0-9a-f]{64}$")

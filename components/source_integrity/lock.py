@@ -24,6 +24,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from kfp_gates.components.common.errors import ConfigError, InputNotFoundError
+from kfp_gates.components.common.files import parser_limits, read_regular_file
 from kfp_gates.components.common.kfp_ir import CompiledPipeline, Executor
 from kfp_gates.components.common.result import Finding, Location
 from kfp_gates.components.common.severity import Severity
@@ -157,7 +158,8 @@ def create_lock(pipeline: CompiledPipeline) -> ComponentLock:
 def parse_lock(text: str, path: str = "<lock>") -> ComponentLock:
     """Parse lock file text. Raises :class:`ConfigError` (exit 2) naming the line or field."""
     try:
-        data = json.loads(text)
+        with parser_limits("lock file", path):
+            data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ConfigError(f"lock file is not valid JSON: {exc.msg}", where=f"{path}:{exc.lineno}",
                           hint=_RECREATE) from None
@@ -175,11 +177,12 @@ def parse_lock(text: str, path: str = "<lock>") -> ComponentLock:
 def load_lock(path: str | Path) -> ComponentLock:
     """Read a lock file. Raises InputNotFoundError / ConfigError (both exit 2)."""
     p = Path(path)
+    if not p.exists() and not p.is_symlink():
+        raise InputNotFoundError("lock file not found", where=str(p), hint=_RECREATE)
+    data = read_regular_file(p, "lock file")  # a FIFO or directory is refused, not read
     try:
-        text = p.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputNotFoundError("lock file not found", where=str(p), hint=_RECREATE) from None
-    except (OSError, UnicodeDecodeError) as exc:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
         raise ConfigError(f"cannot read lock file: {exc}", where=str(p)) from None
     return parse_lock(text, str(p))
 

@@ -3,53 +3,20 @@
 from __future__ import annotations
 
 import hashlib
-import os
 import re
-import stat
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 from packaging.utils import InvalidSdistFilename, InvalidWheelFilename, parse_sdist_filename, parse_wheel_filename
 
-from kfp_gates.components.common.errors import ConfigError, InputNotFoundError
+from kfp_gates.components.common.errors import ConfigError
+from kfp_gates.components.common.files import parser_limits, read_regular_file
 
 from ..model import InputFile
 
 DEFAULT_INDEX = "https://pypi.org/simple"
 _VCS = ("git+", "hg+", "svn+", "bzr+")
 _HEX40 = re.compile(r"^[0-9a-f]{40}$")
-
-
-def read_regular_file(path: Path, what: str) -> bytes:
-    """The bytes of ``path``, opened once; anything but a regular file is refused before it is read.
-
-    The file is opened non-blocking and checked with ``fstat`` on that same
-    descriptor, so a FIFO or a device neither hangs the scan nor is swapped in
-    between the check and the read. Raises :class:`InputNotFoundError`
-    (missing, a directory) or :class:`ConfigError` (not a regular file,
-    unreadable): exit 2.
-    """
-    try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0))
-    except FileNotFoundError:
-        raise InputNotFoundError(f"{what} not found", where=str(path)) from None
-    except IsADirectoryError:
-        raise InputNotFoundError(f"{what} is a directory, expected a file", where=str(path)) from None
-    except OSError as exc:
-        raise ConfigError(f"cannot read {what}: {exc.strerror}", where=str(path)) from None
-    with os.fdopen(fd, "rb") as fh:
-        mode = os.fstat(fd).st_mode
-        if stat.S_ISDIR(mode):
-            raise InputNotFoundError(f"{what} is a directory, expected a file", where=str(path))
-        if not stat.S_ISREG(mode):
-            raise ConfigError(f"{what} is not a regular file (a FIFO, socket or device); refusing to read it",
-                              where=str(path), hint="pass a regular file (copy a stream to a file first)")
-        if hasattr(os, "set_blocking"):
-            os.set_blocking(fd, True)
-        try:
-            return fh.read()
-        except OSError as exc:
-            raise ConfigError(f"cannot read {what}: {exc.strerror}", where=str(path)) from None
 
 
 def read_input(path: Path, what: str) -> tuple[str, InputFile]:
@@ -127,7 +94,8 @@ def load_toml(text: str, path: Path, what: str) -> dict:
     import tomllib
 
     try:
-        return tomllib.loads(text)
+        with parser_limits(what, str(path)):
+            return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         m = re.search(r"\(at line (\d+), column (\d+)\)", str(exc))
         where = f"{path}:{m.group(1)}" if m else str(path)

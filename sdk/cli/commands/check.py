@@ -23,21 +23,16 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from pathlib import Path
-
-    from kfp_gates.components.common.errors import ConfigError
-    from kfp_gates.components.common.kfp_ir import load_pipeline
+    from kfp_gates.components.common.kfp_ir import parse_pipeline, read_pipeline_text
     from kfp_gates.components.source_integrity.lock import load_lock
     from kfp_gates.sdk.checks import check_pipeline
 
     from .._common import emit, load_policy
 
     policy = load_policy(args)
-    pipeline = load_pipeline(args.pipeline)
+    # One open of a regular file: the text digested as the subject is the text checked.
+    text = read_pipeline_text(args.pipeline)
+    pipeline = parse_pipeline(text, args.pipeline)
     lock_path = args.lock or policy.gates.source_integrity.lock_file
     lock = load_lock(lock_path) if lock_path else None
-    try:
-        text = Path(args.pipeline).read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"cannot read pipeline: {exc}", where=args.pipeline) from None
     return emit(check_pipeline(pipeline, policy, lock=lock, lock_path=lock_path, text=text), args)
