@@ -1,5 +1,9 @@
 """Reading the dataset: CSV, Parquet and JSON Lines into an Arrow table.
 
+Only regular files are read (a FIFO or a device is refused up front, exit 2),
+each is opened once (:class:`InputFile`), and gzip, bz2 or xz compression is
+recognised by content and decompressed on the fly; zstd is refused.
+
 The fast path is pyarrow's streaming CSV reader (multi-threaded, and it keeps
 only one block of parse buffers alive, so peak memory stays near the size of
 the table itself). When pyarrow refuses the file, the file is scanned again
@@ -14,13 +18,19 @@ encoding) are :class:`ConfigError` (exit 2).
 
 from __future__ import annotations
 
+import bz2
 import codecs
 import csv
+import gzip
 import json
+import lzma
+import os
+import stat
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, BinaryIO, Literal
 
 from kfp_gates.components.common.errors import ConfigError, InputNotFoundError
 
@@ -101,28 +111,168 @@ def default_csv_options(path: str | Path) -> CsvOptions:
     return CsvOptions(delimiter="\t") if Path(path).suffix.lower() == ".tsv" else CsvOptions()
 
 
-def check_readable(path: str | Path) -> Path:
-    """The path, if it is a readable regular file. Raises InputNotFoundError (exit 2)."""
-    p = Path(path)
-    if not p.exists():
-        raise InputNotFoundError("data file not found", where=str(p))
-    if p.is_dir():
-        raise InputNotFoundError("expected a data file, found a directory", where=str(p),
-                                 hint="pass one CSV, Parquet or JSON Lines file")
+def _file_kind(mode: int) -> str:
+    for test, kind in ((stat.S_ISDIR, "a directory"), (stat.S_ISFIFO, "a FIFO (named pipe)"),
+                       (stat.S_ISSOCK, "a socket"), (stat.S_ISCHR, "a character device"),
+                       (stat.S_ISBLK, "a block device")):
+        if test(mode):
+            return kind
+    return "not a regular file"
+
+
+def _open_regular(path: Path) -> int:
+    """A read-only descriptor of ``path``, which must be a regular file. Raises InputNotFoundError (exit 2).
+
+    Opened with ``O_NONBLOCK`` and checked with ``fstat`` on the descriptor
+    itself: a FIFO (or a device) is refused without waiting for a writer, also
+    when the path is swapped for one after an earlier check.
+    """
+    flags = os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0) | getattr(os, "O_CLOEXEC", 0)
     try:
-        with p.open("rb"):
-            pass
+        fd = os.open(path, flags)
+    except FileNotFoundError:
+        raise InputNotFoundError("data file not found", where=str(path)) from None
+    except IsADirectoryError:
+        raise InputNotFoundError("expected a data file, found a directory", where=str(path),
+                                 hint="pass one CSV, Parquet or JSON Lines file") from None
     except PermissionError:
-        raise InputNotFoundError("data file is not readable (permission denied)", where=str(p)) from None
+        raise InputNotFoundError("data file is not readable (permission denied)", where=str(path)) from None
+    except OSError as exc:
+        raise InputNotFoundError(f"data file cannot be opened ({exc.strerror})", where=str(path)) from None
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        kind = _file_kind(mode)
+        if kind == "a directory":
+            raise InputNotFoundError("expected a data file, found a directory", where=str(path),
+                                     hint="pass one CSV, Parquet or JSON Lines file")
+        raise InputNotFoundError(f"expected a regular data file, found {kind}", where=str(path),
+                                 hint="copy the data to a file first; a pipe or device cannot be read twice "
+                                      "or bound to a digest")
+    os.set_blocking(fd, True)
+    return fd
+
+
+def check_readable(path: str | Path) -> Path:
+    """The path, if it is a readable regular file (not a FIFO, socket or device). Raises InputNotFoundError (exit 2)."""
+    p = Path(path)
+    os.close(_open_regular(p))
     return p
+
+
+# Compressed data is recognised by its first bytes, never by its name.
+_MAGIC = ((b"\x1f\x8b", "gzip"), (b"BZh", "bz2"), (b"\xfd7zXZ\x00", "xz"), (b"\x28\xb5\x2f\xfd", "zstd"))
+
+
+def _compression(fd: int, path: Path) -> str | None:
+    head = os.pread(fd, 6, 0)
+    codec = next((name for magic, name in _MAGIC if head.startswith(magic)), None)
+    if codec == "zstd":
+        raise InputNotFoundError("zstd-compressed data is not supported", where=str(path),
+                                 hint="decompress it first, or use gzip, bz2 or xz")
+    return codec
+
+
+class _ClosesSource:
+    """Mixin for the stdlib decompressors: closing the decompressed stream closes the file under it."""
+
+    _source: BinaryIO
+
+    def close(self) -> None:
+        try:
+            super().close()  # type: ignore[misc]
+        finally:
+            self._source.close()
+
+
+class _Gzip(_ClosesSource, gzip.GzipFile):
+    pass
+
+
+class _Bz2(_ClosesSource, bz2.BZ2File):
+    pass
+
+
+class _Xz(_ClosesSource, lzma.LZMAFile):
+    pass
+
+
+def _decompressed(raw: BinaryIO, codec: str | None) -> BinaryIO:
+    if codec is None:
+        return raw
+    stream: _ClosesSource
+    if codec == "gzip":
+        stream = _Gzip(fileobj=raw, mode="rb")
+    elif codec == "bz2":
+        stream = _Bz2(raw, "rb")
+    else:
+        stream = _Xz(raw, "rb")
+    stream._source = raw
+    return stream  # type: ignore[return-value]
+
+
+# What a corrupt or truncated compressed stream raises while it is read.
+DECOMPRESSION_ERRORS = (EOFError, OSError, zlib.error, lzma.LZMAError)
+
+
+class InputFile:
+    """One open descriptor of a regular data file, shared by every pass over it (precheck, parse, diagnosis).
+
+    The file is opened once: every :meth:`stream` reads the same file, even
+    if the path is replaced meanwhile. Streams share one file offset, so use
+    them one after the other, not interleaved.
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self._fd = _open_regular(self.path)
+        try:
+            self.compression = _compression(self._fd, self.path)
+        except BaseException:
+            self.close()
+            raise
+
+    def stream(self) -> BinaryIO:
+        """A binary reader from the start of the content, decompressed (gzip, bz2, xz) when the file is.
+
+        Closing it leaves the shared descriptor open.
+        """
+        os.lseek(self._fd, 0, os.SEEK_SET)
+        return _decompressed(os.fdopen(os.dup(self._fd), "rb"), self.compression)
+
+    def close(self) -> None:
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
+
+    def __enter__(self) -> InputFile:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+Source = Path | InputFile
+
+
+def _stream(src: Source) -> BinaryIO:
+    if isinstance(src, InputFile):
+        return src.stream()
+    fd = _open_regular(src)
+    try:
+        codec = _compression(fd, src)
+    except BaseException:
+        os.close(fd)
+        raise
+    return _decompressed(os.fdopen(fd, "rb"), codec)
 
 
 # ----- CSV --------------------------------------------------------------------
 
 
-def csv_precheck(path: Path, options: CsvOptions) -> None:
+def csv_precheck(path: Source, options: CsvOptions) -> None:
     """Cheap structural checks any engine runs first: empty file, header without data rows."""
-    with path.open("rb") as fh:
+    with _stream(path) as fh:
         head = fh.read(1 << 16)
     if not head.strip(b"\xef\xbb\xbf \t\r\n"):
         raise DataUnreadable(DataProblem("the file is empty", line=1, kind="empty"))
@@ -137,7 +287,7 @@ def csv_precheck(path: Path, options: CsvOptions) -> None:
             raise DataUnreadable(DataProblem("the file has a header but no data rows", line=2, kind="no_rows"))
 
 
-def _csv_records(path: Path, options: CsvOptions, limit: int) -> list[list[str]]:
+def _csv_records(path: Source, options: CsvOptions, limit: int) -> list[list[str]]:
     out: list[list[str]] = []
     try:
         for _, row in _iter_csv(path, options, strict=False):
@@ -149,11 +299,11 @@ def _csv_records(path: Path, options: CsvOptions, limit: int) -> list[list[str]]
     return out
 
 
-def _decoded_lines(path: Path, encoding: str) -> Iterator[str]:
+def _decoded_lines(path: Source, encoding: str) -> Iterator[str]:
     """Lines of text; a decoding error is raised as DataUnreadable naming the line and byte."""
     decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
     line_no = 0
-    with path.open("rb") as fh:
+    with _stream(path) as fh:
         for raw in fh:
             line_no += 1
             try:
@@ -174,7 +324,7 @@ def _decoded_lines(path: Path, encoding: str) -> Iterator[str]:
             yield tail
 
 
-def _iter_csv(path: Path, options: CsvOptions, *, strict: bool) -> Iterator[tuple[int, list[str]]]:
+def _iter_csv(path: Source, options: CsvOptions, *, strict: bool) -> Iterator[tuple[int, list[str]]]:
     """(first line of the record, fields) for every non-blank record."""
     reader = csv.reader(_decoded_lines(path, options.encoding), delimiter=options.delimiter,
                         quotechar=options.quotechar, doublequote=True, strict=strict)
@@ -189,7 +339,7 @@ def _iter_csv(path: Path, options: CsvOptions, *, strict: bool) -> Iterator[tupl
             yield start, row
 
 
-def locate_csv_problem(path: Path, options: CsvOptions) -> DataProblem | None:
+def locate_csv_problem(path: Source, options: CsvOptions) -> DataProblem | None:
     """The first line the CSV cannot be parsed at, found with Python's csv module (slow; failure path only)."""
     expected: int | None = len(options.column_names) if options.column_names and not options.header else None
     reader = csv.reader(_decoded_lines(path, options.encoding), delimiter=options.delimiter,
@@ -228,8 +378,8 @@ class _QuoteCounter:
     cue to look closer.
     """
 
-    def __init__(self, path: Path, quote: bytes) -> None:
-        self._fh = path.open("rb")
+    def __init__(self, path: Source, quote: bytes) -> None:
+        self._fh = _stream(path)
         self._quote = quote
         self.count = 0
         self.closed = False
@@ -263,7 +413,7 @@ def _ascii_compatible(encoding: str) -> bool:
         return False
 
 
-def read_csv(path: Path, options: CsvOptions) -> pa.Table:
+def read_csv(path: Source, options: CsvOptions) -> pa.Table:
     """Read a CSV file into an Arrow table. Raises DataUnreadable naming the bad line."""
     import pyarrow as pa
     import pyarrow.csv as pcsv
@@ -321,7 +471,7 @@ def _arrow_reason(exc: BaseException) -> str:
     return ": ".join(first.split(": ")[:2])[:120]
 
 
-def _check_table(table: pa.Table, path: Path) -> None:
+def _check_table(table: pa.Table, path: Source) -> None:
     if table.num_columns == 0:
         raise DataUnreadable(DataProblem("the data has no columns", line=1, kind="empty"))
     if table.num_rows == 0:
@@ -336,12 +486,13 @@ def _check_table(table: pa.Table, path: Path) -> None:
 # ----- Parquet and JSON Lines ---------------------------------------------------
 
 
-def read_parquet(path: Path) -> pa.Table:
+def read_parquet(path: Source) -> pa.Table:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     try:
-        table = pq.read_table(path)
+        with _stream(path) as fh:
+            table = pq.read_table(fh)
     except (pa.ArrowException, OSError, ValueError) as exc:
         raise DataUnreadable(DataProblem(f"not a readable Parquet file ({type(exc).__name__})",
                                          kind="unreadable")) from None
@@ -349,7 +500,7 @@ def read_parquet(path: Path) -> pa.Table:
     return table
 
 
-def locate_jsonl_problem(path: Path) -> DataProblem | None:
+def locate_jsonl_problem(path: Source) -> DataProblem | None:
     """The first line of a JSON Lines file that is not one JSON object."""
     line_no = 0
     try:
@@ -371,15 +522,16 @@ def locate_jsonl_problem(path: Path) -> DataProblem | None:
     return None
 
 
-def read_jsonl(path: Path) -> pa.Table:
+def read_jsonl(path: Source) -> pa.Table:
     import pyarrow as pa
     import pyarrow.json as pjson
 
-    with path.open("rb") as fh:
+    with _stream(path) as fh:
         if not fh.read(1 << 16).strip():
             raise DataUnreadable(DataProblem("the file is empty", line=1, kind="empty"))
     try:
-        table = pjson.read_json(path, read_options=pjson.ReadOptions(block_size=_BLOCK))
+        with _stream(path) as fh:
+            table = pjson.read_json(fh, read_options=pjson.ReadOptions(block_size=_BLOCK))
     except (pa.ArrowInvalid, pa.ArrowTypeError, ValueError) as exc:
         problem = locate_jsonl_problem(path)
         if problem is None:
@@ -392,10 +544,19 @@ def read_jsonl(path: Path) -> pa.Table:
 
 
 def read_table(path: str | Path, fmt: DataFormat, csv_options: CsvOptions | None = None) -> pa.Table:
-    """Read any supported format into an Arrow table. Raises DataUnreadable, InputNotFoundError."""
-    p = check_readable(path)
-    if fmt == "csv":
-        return read_csv(p, csv_options or default_csv_options(p))
-    if fmt == "parquet":
-        return read_parquet(p)
-    return read_jsonl(p)
+    """Read any supported format into an Arrow table. Raises DataUnreadable, InputNotFoundError.
+
+    The file is opened once (:class:`InputFile`) for every pass the reader makes.
+    """
+    with InputFile(path) as src:
+        try:
+            if fmt == "csv":
+                return read_csv(src, csv_options or default_csv_options(src.path))
+            if fmt == "parquet":
+                return read_parquet(src)
+            return read_jsonl(src)
+        except DECOMPRESSION_ERRORS as exc:
+            if src.compression is None:
+                raise
+            raise DataUnreadable(DataProblem(f"the {src.compression} stream is corrupt or truncated "
+                                             f"({type(exc).__name__})", kind="compression")) from None
