@@ -26,4 +26,11 @@ def component_image() -> str:
     return image
 
 
+def is_placeholder_image(image: str) -> bool:
+    """True when ``image`` is pinned to a reserved digest (see ``kfp_ir.is_placeholder_digest``)."""
+    from kfp_gates.components.common.kfp_ir import is_placeholder_digest
+
+    return is_placeholder_digest(image)
+
+
 IMAGE = component_image()

@@ -7,12 +7,10 @@ other value, including an empty or garbled one, blocks (fail closed).
 """
 
 # No `from __future__ import annotations`: KFP reads the real annotations.
-from kfp import dsl
-
-from ._image import IMAGE
+from ._component import gate_component
 
 
-@dsl.component(base_image=IMAGE, install_kfp_package=False)
+@gate_component
 def enforce_verdict(gate: str, verdict: str) -> None:
     """Fail this task (and so the pipeline) unless ``verdict`` is 'pass' or 'warn'."""
     if verdict not in ("pass", "warn"):

@@ -16,8 +16,11 @@ What is checked:
 * **image pins**: an image referenced by tag can be moved to other bytes; only
   ``repo@sha256:...`` names fixed content.
 
-Caching is deliberately not flagged, on gate tasks either: a cached gate
-result is reused only for identical inputs, which is the same verdict.
+* **gate caching**: a kfp-gates gate task with caching on. The KFP backend's
+  cache key is input artifact names, parameters and image/command, not the
+  artifact bytes, so a cached gate returns an old verdict for changed bytes (and
+  time-dependent gates go stale); high in the ``critical`` tier (blocks),
+  medium elsewhere. kfp-gates components turn caching off themselves.
 """
 
 from __future__ import annotations
@@ -27,7 +30,13 @@ from pathlib import Path
 from kfp_gates.components.common.digest import sha256_bytes
 from kfp_gates.components.common.errors import GateBlocked
 from kfp_gates.components.common.gate import Clock, GateSettings, finalize
-from kfp_gates.components.common.kfp_ir import CompiledPipeline, is_digest_pinned, parse_pipeline
+from kfp_gates.components.common.kfp_ir import (
+    CompiledPipeline,
+    Executor,
+    is_digest_pinned,
+    is_placeholder_digest,
+    parse_pipeline,
+)
 from kfp_gates.components.common.policy import GatePolicy
 from kfp_gates.components.common.result import Finding, GateResult, Location, Subject, Tool
 from kfp_gates.components.common.severity import Severity
@@ -40,6 +49,7 @@ RUNTIME_INSTALL = "KFPG-CHECK-RUNTIME-INSTALL"
 RUNTIME_UNVERIFIABLE = "KFPG-CHECK-RUNTIME-UNVERIFIABLE"
 CODE_INSTALL = "KFPG-CHECK-CODE-INSTALL"
 UNPINNED_IMAGE = "KFPG-CHECK-UNPINNED-IMAGE"
+GATE_CACHED = "KFPG-CHECK-GATE-CACHED"
 _PREFIX = "KFPG-CHECK-"
 
 
@@ -136,14 +146,68 @@ def image_pin_findings(pipeline: CompiledPipeline, *, required: bool = True) -> 
     for label, image in sorted(pipeline.images().items()):
         if is_digest_pinned(image):
             continue
+        if is_placeholder_digest(image):
+            why = (f"executor {label} uses image {image}, pinned to a placeholder digest that names no real "
+                   "image; build and push the image and pin its real digest (KFP_GATES_IMAGE for kfp-gates)")
+        else:
+            why = (f"executor {label} uses image {image} by tag: a tag can be moved to other content; "
+                   "pin it as repo@sha256:<digest>")
         findings.append(
             Finding(
                 id=UNPINNED_IMAGE,
                 severity=Severity.HIGH if required else Severity.LOW,
-                message=f"executor {label} uses image {image} by tag: a tag can be moved to other content; "
-                "pin it as repo@sha256:<digest>",
+                message=why,
                 location=_where(pipeline, label),
                 data={"executor": label, "image": image, "aliases": [f"{UNPINNED_IMAGE}:{label}"]},
+            )
+        )
+    return findings
+
+
+def _dag_tasks(spec: dict) -> list[tuple[str, str, dict]]:
+    """(dag name, task name, task) of every task in the root DAG and in every sub-DAG component."""
+    out: list[tuple[str, str, dict]] = []
+    dags = [("root", spec.get("root") or {})]
+    dags += [(name, comp) for name, comp in (spec.get("components") or {}).items() if isinstance(comp, dict)]
+    for dag_name, holder in dags:
+        tasks = ((holder.get("dag") or {}).get("tasks")) or {}
+        if isinstance(tasks, dict):
+            out += [(dag_name, t, body) for t, body in tasks.items() if isinstance(body, dict)]
+    return out
+
+
+def is_gate_executor(executor: Executor) -> bool:
+    """True for the executor of a kfp-gates component: it runs one of our component functions
+    (``--function_to_execute <name>``), or its embedded code calls into kfp_gates.components."""
+    from kfp_gates.components import _COMPONENTS
+
+    args = list(executor.args)
+    func = args[args.index("--function_to_execute") + 1] if "--function_to_execute" in args[:-1] else None
+    return func in _COMPONENTS or "kfp_gates.components" in (executor.embedded_code or "")
+
+
+def gate_caching_findings(pipeline: CompiledPipeline, *, blocking: bool) -> list[Finding]:
+    """One finding per kfp-gates gate task compiled with caching on (high when ``blocking``, else medium)."""
+    components = pipeline.spec.get("components") or {}
+    findings: list[Finding] = []
+    for dag, name, task in _dag_tasks(pipeline.spec):
+        if not ((task.get("cachingOptions") or {}).get("enableCache")):
+            continue
+        comp = components.get(((task.get("componentRef") or {}).get("name")) or "") or {}
+        label = comp.get("executorLabel") if isinstance(comp, dict) else None
+        executor = pipeline.executors.get(label or "")
+        if executor is None or not is_gate_executor(executor):
+            continue
+        findings.append(
+            Finding(
+                id=GATE_CACHED,
+                severity=Severity.HIGH if blocking else Severity.MEDIUM,
+                message=f"gate task {name} runs with caching on: the KFP cache key is artifact names and "
+                "parameters, not the bytes, so a cached gate can return an old verdict for changed input; "
+                "call task.set_caching_options(False) (kfp-gates components do) or compile with "
+                "caching disabled",
+                location=Location(path=pipeline.path, field=f"{dag}.dag.tasks.{name}.cachingOptions"),
+                data={"task": name, "executor": label, "aliases": [f"{GATE_CACHED}:{name}"]},
             )
         )
     return findings
@@ -200,6 +264,7 @@ def check_pipeline(
     findings = runtime_install_findings(pipeline) + image_pin_findings(
         pipeline, required=dep_section.require_image_digest
     )
+    findings += gate_caching_findings(pipeline, blocking=policy.tier == "critical")
     base = tool()
     results = [
         finalize(

@@ -182,6 +182,21 @@ def load_pipeline(path: str | Path) -> CompiledPipeline:
 _DIGEST_REF = re.compile(r"@sha256:[0-9a-f]{64}$")
 
 
+_ZERO_SHA256 = "0" * 64
+# sha256 of zero bytes: no image manifest has it.
+_EMPTY_SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+
+
+def is_placeholder_digest(image: str) -> bool:
+    """True when the reference's sha256 is reserved — all zeros (the usual placeholder) or the digest of
+    empty content: it pins nothing a registry can serve."""
+    match = _DIGEST_REF.search(image)
+    if not match:
+        return False
+    hexdigest = match.group(0)[len("@sha256:") :]
+    return hexdigest in (_ZERO_SHA256, _EMPTY_SHA256)
+
+
 def is_digest_pinned(image: str) -> bool:
-    """True when an image reference names a sha256 digest (a tag alone can be moved)."""
-    return bool(_DIGEST_REF.search(image))
+    """True when an image reference names a real sha256 digest (a tag can be moved; a placeholder pins nothing)."""
+    return bool(_DIGEST_REF.search(image)) and not is_placeholder_digest(image)

@@ -17,10 +17,10 @@ is no verdict to report.
 # No `from __future__ import annotations`: KFP reads the real annotations.
 from kfp import dsl
 
-from kfp_gates.components._image import IMAGE
+from kfp_gates.components._component import gate_component
 
 
-@dsl.component(base_image=IMAGE, install_kfp_package=False)
+@gate_component
 def validate_data(
     dataset: dsl.Input[dsl.Dataset],
     suite: str,

@@ -10,10 +10,10 @@ a gate that cannot decide never passes.
 # No `from __future__ import annotations`: KFP reads the real annotations.
 from kfp import dsl
 
-from kfp_gates.components._image import IMAGE
+from kfp_gates.components._component import gate_component
 
 
-@dsl.component(base_image=IMAGE, install_kfp_package=False)
+@gate_component
 def scan_dependencies(
     result: dsl.Output[dsl.Artifact],
     html_report: dsl.Output[dsl.HTML],
@@ -83,7 +83,7 @@ def scan_dependencies(
     )
 
 
-@dsl.component(base_image=IMAGE, install_kfp_package=False)
+@gate_component
 def scan_container_image(
     result: dsl.Output[dsl.Artifact],
     html_report: dsl.Output[dsl.HTML],

@@ -7,13 +7,14 @@ which tests and the benchmark drive directly.
 
 from __future__ import annotations
 
-import hashlib
+import os
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from kfp_gates.components.common.digest import ManifestEntry, manifest_digest, sha256_bytes
 from kfp_gates.components.common.errors import ConfigError
 from kfp_gates.components.common.gate import GateSettings, finalize
 from kfp_gates.components.common.kfp_ir import is_digest_pinned
@@ -241,8 +242,12 @@ def evaluate(
     started_at: datetime | None = None,
     now: datetime | None = None,
     today: date | None = None,
+    roots: Sequence[str | Path] = (),
 ) -> GateResult:
-    """Check an inventory against advisories and policy. Never raises for findings: they are data."""
+    """Check an inventory against advisories and policy. Never raises for findings: they are data.
+
+    ``roots`` are the inputs as the user named them; they choose the subject (see :func:`subject_of`).
+    """
     started = started_at or datetime.now(UTC)
     now = now or datetime.now(UTC)
     index = index or AdvisoryIndex(advisories.advisories)
@@ -344,7 +349,7 @@ def evaluate(
             components.setdefault((dep.key, dep.version), {
                 "name": dep.name, "version": dep.version, "purl": f"pkg:pypi/{dep.key}@{dep.version}",
                 "origin": dep.origin})
-    subject = subject_of(inventory)
+    subject = subject_of(inventory, roots)
     unique_deps = len({(d.key, d.version, d.url) for d in inventory.dependencies})
     metadata = {
         "advisory_source": source_meta,
@@ -424,18 +429,33 @@ def advisory_health_findings(
     return out
 
 
-def subject_of(inventory: Inventory) -> Subject:
-    """Name and digest of what was scanned: sha256 over the sorted (sha256, path) lines of every input."""
-    lines = sorted(f"{i.sha256}  {i.path}\n" for i in inventory.inputs)
-    digest = hashlib.sha256("".join(lines).encode()).hexdigest()
-    paths = [i.path for i in inventory.inputs]
-    if not paths:
-        name = "(no inputs)"
-    elif len(paths) == 1:
-        name = paths[0]
+def subject_of(inventory: Inventory, roots: Sequence[str | Path] = ()) -> Subject:
+    """Name and content digest of what was scanned, independent of the paths it was named by.
+
+    * One file named (its includes may have been read too): that file's sha256,
+      what ``sha256sum`` prints; the includes are listed in the result metadata.
+    * Otherwise (a directory, several inputs): the directory digest of
+      :mod:`~kfp_gates.components.common.digest` over every input read, by its
+      path relative to the inputs' common directory.
+    """
+    inputs = inventory.inputs
+    if not inputs:
+        return Subject(name="(no inputs)", digest={"sha256": sha256_bytes(b"")})
+    if len(roots) == 1 and Path(roots[0]).is_file():
+        named = os.path.realpath(roots[0])
+        for i in inputs:
+            if os.path.realpath(i.path) == named:
+                return Subject(name=str(roots[0]), digest={"sha256": i.sha256})
+    if len(inputs) == 1:
+        return Subject(name=inputs[0].path, digest={"sha256": inputs[0].sha256})
+    real = {os.path.realpath(i.path): i.sha256 for i in inputs}
+    base = os.path.commonpath([os.path.dirname(r) for r in real])
+    entries = [ManifestEntry(Path(os.path.relpath(r, base)).as_posix(), "file", sha) for r, sha in real.items()]
+    if len(roots) == 1:
+        name = str(roots[0])
     else:
-        name = f"{paths[0]} (+{len(paths) - 1} more)"
-    return Subject(name=name, digest={"sha256": digest})
+        name = f"{inputs[0].path} (+{len(real) - 1} more)"
+    return Subject(name=name, digest={"sha256": manifest_digest(entries)})
 
 
 def collect(
@@ -479,7 +499,8 @@ def scan_inputs(
     inventory = collect(paths, envs=envs, pipelines=pipelines)
     spec = advisories if advisories is not None else policy.gates.dependency_scan.advisories
     loaded = open_source(spec, cache_dir=cache_dir).load()
-    return evaluate(inventory, loaded, settings=settings, options=options, started_at=started, now=now)
+    roots = [*paths, *envs, *pipelines]
+    return evaluate(inventory, loaded, settings=settings, options=options, started_at=started, now=now, roots=roots)
 
 
 def vulnerability_advisories(result: GateResult) -> list[Finding]:

@@ -17,10 +17,10 @@ RBAC) it raises, so the task fails: a step never runs unconfined by default.
 # No `from __future__ import annotations`: KFP reads the real annotations.
 from kfp import dsl
 
-from kfp_gates.components._image import IMAGE
+from kfp_gates.components._component import gate_component
 
 
-@dsl.component(base_image=IMAGE, install_kfp_package=False)
+@gate_component
 def launch_isolated(
     command: list,
     output_data: dsl.Output[dsl.Artifact],

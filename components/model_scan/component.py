@@ -18,10 +18,10 @@ An invalid policy or allow entry, or a missing model, fails the task itself
 # No `from __future__ import annotations`: KFP reads the real annotations.
 from kfp import dsl
 
-from kfp_gates.components._image import IMAGE
+from kfp_gates.components._component import gate_component
 
 
-@dsl.component(base_image=IMAGE, install_kfp_package=False)
+@gate_component
 def scan_model(
     model: dsl.Input[dsl.Model],
     result: dsl.Output[dsl.Artifact],

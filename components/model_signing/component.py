@@ -19,10 +19,10 @@ Public keys are not secret and may be parameters (``public_key_pem``).
 # No `from __future__ import annotations`: KFP reads the real annotations.
 from kfp import dsl
 
-from kfp_gates.components._image import IMAGE
+from kfp_gates.components._component import gate_component
 
 
-@dsl.component(base_image=IMAGE, install_kfp_package=False)
+@gate_component
 def sign_model(
     model: dsl.Input[dsl.Model],
     signature: dsl.Output[dsl.Artifact],
@@ -117,7 +117,7 @@ def sign_model(
     return verdict
 
 
-@dsl.component(base_image=IMAGE, install_kfp_package=False)
+@gate_component
 def verify_model(
     model: dsl.Input[dsl.Model],
     signature: dsl.Input[dsl.Artifact],

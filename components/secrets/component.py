@@ -18,10 +18,10 @@ from typing import Optional
 
 from kfp import dsl
 
-from kfp_gates.components._image import IMAGE
+from kfp_gates.components._component import gate_component
 
 
-@dsl.component(base_image=IMAGE, install_kfp_package=False)
+@gate_component
 def fetch_secret(
     vault_addr: str,
     secret_path: str,
@@ -76,7 +76,7 @@ def fetch_secret(
     print(f"kfp-gates: wrapped {result.creation_path} (single use, expires in {result.ttl}s)")
 
 
-@dsl.component(base_image=IMAGE, install_kfp_package=False)
+@gate_component
 def revoke_leases(
     vault_addr: str,
     run_id: str,
@@ -104,7 +104,7 @@ def revoke_leases(
     return len(report.revoked)
 
 
-@dsl.component(base_image=IMAGE, install_kfp_package=False)
+@gate_component
 def check_secret_age(
     vault_addr: str,
     result: dsl.Output[dsl.Artifact],

@@ -12,10 +12,10 @@ the task fails and the pipeline stops: it never passes what it could not check.
 # No `from __future__ import annotations`: KFP reads the real annotations.
 from kfp import dsl
 
-from kfp_gates.components._image import IMAGE
+from kfp_gates.components._component import gate_component
 
 
-@dsl.component(base_image=IMAGE, install_kfp_package=False)
+@gate_component
 def verify_source(
     repo: dsl.Input[dsl.Artifact],
     allowed_signers: str,

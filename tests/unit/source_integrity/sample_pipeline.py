@@ -8,7 +8,8 @@ from pathlib import Path
 
 from kfp import compiler, dsl
 
-from kfp_gates.components._image import IMAGE
+# A user's image pinned by a real-looking digest (the kfp-gates placeholder digest would not pass `check`).
+IMAGE = "registry.example/ml/train@sha256:4f0dd2a8c1f3e5b79d6a0c8e2b4f6a1d3c5e7f9b0a2c4e6f8d0b2a4c6e8f0a1b"
 
 BUNDLED = (
     Path(__file__).resolve().parents[3] / "pipelines" / "samples" / "source_integrity" / "train_pipeline.yaml"

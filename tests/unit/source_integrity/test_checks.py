@@ -129,14 +129,21 @@ def gated_pipeline(signers: str) -> None:
     enforce_verdict(gate="source_integrity", verdict=gate.outputs["Output"])
 
 
-def test_our_own_gate_components_pass_the_checks_with_caching_on(tmp_path):
+def test_our_own_gate_components_pass_the_checks_only_with_a_real_image_digest(tmp_path):
+    from kfp_gates.components._image import IMAGE
+
     path = tmp_path / "gated.yaml"
     compiler.Compiler().compile(gated_pipeline, str(path))
     pipeline = load_pipeline(path)
     assert {e.kind for e in pipeline.executors.values()} == {"container", "importer"}
     [hygiene] = checks.check_pipeline(pipeline, GatePolicy.default("critical"))
-    assert hygiene.decision is Decision.PASS and hygiene.findings == ()
-    assert "cachingOptions" in path.read_text() and "enableCache: true" in path.read_text()
+    # gate tasks compile with caching off (only the importer caches); the placeholder digest pins nothing
+    assert checks.GATE_CACHED not in {f.id for f in hygiene.findings}
+    assert hygiene.decision is Decision.FAIL and {f.id for f in hygiene.findings} == {checks.UNPINNED_IMAGE}
+    real = tmp_path / "real.yaml"
+    real.write_text(path.read_text().replace(IMAGE.split("@")[1], "sha256:" + "5e" * 32))
+    [ok] = checks.check_pipeline(load_pipeline(real), GatePolicy.default("critical"))
+    assert ok.decision is Decision.PASS and ok.findings == ()
 
 
 @dsl.component(base_image=IMAGE_PINNED, install_kfp_package=False)

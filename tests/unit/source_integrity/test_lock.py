@@ -87,7 +87,7 @@ def test_each_part_is_covered(sample, edited, change, part):
 
 def test_image_change_names_old_and_new(sample, edited):
     [f] = lk.verify_lock(edited(lambda d: _container(d).__setitem__("image", "python:3.11")), lk.create_lock(sample))
-    assert "python:3.11" in f.message and "kfp-gates@sha256" in f.message
+    assert "python:3.11" in f.message and "ml/train@sha256" in f.message
 
 
 def test_platform_settings_are_locked(sample):
