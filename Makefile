@@ -53,6 +53,11 @@ bench: install
 	$(PIP) install -c constraints.txt -e '.[test,lint,bench]'
 	for b in benchmarks/*_bench.py; do echo "== $$b"; $(BIN)/python $$b || exit 1; done
 
+# Model-scan allowlist: exact library globals, generated from the pinned versions (in the local sandbox).
+.PHONY: model-scan-allowlist
+model-scan-allowlist: install
+	$(BIN)/python -m kfp_gates.sdk.tools.build_model_scan_allowlist
+
 # Refresh the pins after changing dependencies in pyproject.toml.
 constraints: install
 	$(PIP) install -c constraints.txt -e '.[test,lint,bench]'

@@ -71,6 +71,10 @@ def _builtin_lists() -> tuple[frozenset[str], tuple[_Package, ...], frozenset[st
     safe = _load("safe_globals.json")
     bad = _load("dangerous_globals.json")
     exact = set(safe["exact"]) | {f"numpy.{n}" for n in safe["numpy_ufuncs"]}
+    # Exact (module, qualname) names of library classes and vetted reconstructors, generated from the
+    # pinned library versions (sdk/tools/build_model_scan_allowlist.py): never a wildcard.
+    for names in _load("generated_globals.json")["globals"].values():
+        exact.update(names)
     packages = tuple(_Package(p["prefix"], tuple(p["exclude"])) for p in safe["packages"])
     return (
         frozenset(exact),

@@ -22,7 +22,10 @@ def gp() -> GlobalsPolicy:
         ("numpy.core.multiarray", "_reconstruct", Verdict.SAFE),
         ("numpy", "log1p", Verdict.SAFE),
         ("sklearn.ensemble._forest", "RandomForestClassifier", Verdict.SAFE),
-        ("sklearn.tree._tree", "__pyx_unpickle_Tree", Verdict.SAFE),
+        ("sklearn.tree._tree", "__pyx_unpickle_TreeBuilder", Verdict.SAFE),
+        # Exact names only (issue 17): a name the pinned version does not define is not trusted.
+        ("sklearn.tree._tree", "__pyx_unpickle_Tree", Verdict.UNKNOWN),
+        ("sklearn.feature_selection._base", "attrgetter", Verdict.UNKNOWN),
         ("copy_reg", "_reconstructor", Verdict.SAFE),
         ("__builtin__", "set", Verdict.SAFE),
         ("__builtin__", "eval", Verdict.DANGEROUS),
