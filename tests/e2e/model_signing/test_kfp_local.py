@@ -1,4 +1,8 @@
-"""kfp.local: train -> scan result -> sign_model -> verify_model passes; a tampered copy is blocked, naming the file."""
+"""kfp.local: train -> scan_model -> sign_model -> verify_model passes; a tampered copy is blocked, naming the file.
+
+The scan result bound into the signature is the real scan of the trained model: its subject digest is
+the model digest signing checks the binding against.
+"""
 
 # No `from __future__ import annotations` here: KFP reads real annotations.
 
@@ -9,36 +13,19 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from kfp import dsl
 
-from kfp_gates.components import sign_model, verify_model
+from kfp_gates.components import scan_model, sign_model, verify_model
 
 
 @dsl.component(base_image="python:3.11-slim")
 def _train(model: dsl.Output[dsl.Model]):
     import os
+    import pickle
 
     os.makedirs(model.path)
-    with open(os.path.join(model.path, "weights.bin"), "wb") as fh:
-        fh.write(os.urandom(100_000))
+    with open(os.path.join(model.path, "weights.pkl"), "wb") as fh:
+        pickle.dump([i / 7 for i in range(10_000)], fh)
     with open(os.path.join(model.path, "config.json"), "w") as fh:
         fh.write('{"layers": 3}')
-
-
-@dsl.component(base_image="python:3.11-slim")
-def _scan_result(result: dsl.Output[dsl.Artifact]):
-    from kfp_gates.components.common.digest import sha256_bytes
-    from kfp_gates.components.common.gate import GateSettings, finalize
-    from kfp_gates.components.common.result import Subject, Tool, utcnow
-
-    r = finalize(
-        gate="model_scan",
-        subject=Subject(name="model", digest={"sha256": sha256_bytes(b"m")}),
-        tool=Tool(name="scanner", version="1"),
-        findings=[],
-        settings=GateSettings(),
-        started_at=utcnow(),
-    )
-    with open(result.path, "w") as fh:
-        fh.write(r.to_json())
 
 
 @dsl.component(base_image="python:3.11-slim")
@@ -59,7 +46,7 @@ class _Verdicts(NamedTuple):
 @dsl.pipeline(name="model-signing-e2e")
 def _pipeline(key_file: str, public_key_pem: str) -> _Verdicts:
     trained = _train()
-    scan = _scan_result()
+    scan = scan_model(model=trained.outputs["model"])
     signed = sign_model(
         model=trained.outputs["model"], model_scan_result=scan.outputs["result"], private_key_file=key_file
     )
