@@ -58,7 +58,9 @@ def parse_pipeline_text(text: str, record: InputFile, p: Path) -> Inventory:
                     indexes.append(IndexRef(url=strip_credentials(value), kind=kind, location=cmd_loc))  # type: ignore[arg-type]
                 elif opt == "--no-index":
                     named_index = True
-                elif opt in ("--requirement", "--constraint", "--editable"):
+                elif opt == "--editable" and value:
+                    deps.extend(parse_requirement_strings([value], cmd_loc, WHAT))  # a VCS URL or a path
+                elif opt in ("--requirement", "--constraint"):
                     deps.append(Dependency(name="", location=cmd_loc, origin=WHAT, kind="unknown",
                                            reason=f"pip install {opt} {value}: a file inside the image, not readable "
                                            "from the pipeline"))

@@ -900,7 +900,7 @@ def _run_python(args: list[str | None], ctx: _Ctx, text: str, stdin_script: str 
                     ctx.flag(f"python -{ch} with a value only known at run time", text)
                     return
                 if ch == "m":
-                    if value == "pip":
+                    if value in ("pip", "pip.__main__"):
                         _run_pip(list(tail), ctx, text)
                     elif value == "uv" and tail and tail[0] == "pip":
                         _run_pip(list(tail[1:]), ctx, text)

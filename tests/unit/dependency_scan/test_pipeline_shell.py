@@ -47,6 +47,13 @@ def test_unknown_requirements_and_hidden_commands_are_unverifiable(tmp_path: Pat
     assert result.decision.value == "fail"
 
 
+def test_editable_installs_are_dependencies_not_files(tmp_path: Path) -> None:
+    inv = parse_pipeline_file(_write(tmp_path, [
+        "python3", "-m", "pip.__main__", "install", "-e", "git+https://github.com/o/r.git#egg=r"]))
+    (dep,) = inv.dependencies
+    assert (dep.name, dep.kind) == ("r", "vcs")
+
+
 @pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs")
 def test_a_fifo_is_refused_without_blocking(tmp_path: Path) -> None:
     fifo = tmp_path / "p.yaml"
