@@ -682,14 +682,25 @@ def _analyze_tokens(script: str, ctx: _Ctx) -> None:
             ctx.vars, ctx.exported = saved
             continue
         _run(fields, ctx, text, stdin_script=stdin_script)
-        if fields and fields[0] == "export":
-            saved[0].update({a.split("=", 1)[0]: a.split("=", 1)[1] for a in fields[1:] if a and "=" in a})
-            saved[1].update({a.split("=", 1)[0]: a.split("=", 1)[1] for a in fields[1:] if a and "=" in a})
-            for a in fields[1:]:
-                if a is None:
-                    ctx.flag("export of a value only known at run time", text)
-                elif "=" not in a and a in saved[0]:
-                    saved[1][a] = saved[0][a]
+        if fields and fields[0] in _DECLARE:
+            for w in cmd_words[1:]:
+                if w and w[0][0] == "lit" and (m := _ASSIGN.match(w[0][1])):
+                    rest = ((("lit", w[0][1][m.end():], w[0][2]),) if m.end() < len(w[0][1]) else ()) + w[1:]
+                    value = _expand(rest, ctx)
+                    known = None if None in value else " ".join(v for v in value if v is not None)
+                    saved[0][m.group(1)] = known
+                    if fields[0] == "export":
+                        saved[1][m.group(1)] = known
+                elif fields[0] == "export" and len(w) == 1 and w[0][0] == "lit" and w[0][1] in saved[0]:
+                    saved[1][w[0][1]] = saved[0][w[0][1]]
+        elif fields and fields[0] == "set":
+            _set_positional(fields[1:], ctx)
+        elif fields and fields[0] == "shift":
+            n = fields[1] if len(fields) > 1 else "1"
+            if n is None or not n.isdigit():
+                ctx.positional_known = False
+            else:
+                ctx.positional = ctx.positional[:1] + ctx.positional[1 + int(n):]
         ctx.vars, ctx.exported = saved
         for h in heredocs:
             if h.heredoc is not None and h.heredoc_expands and ("$(" in h.heredoc or "`" in h.heredoc):
@@ -702,6 +713,36 @@ def _analyze_tokens(script: str, ctx: _Ctx) -> None:
                 for kind, val, _q in segs:
                     if kind == "cmdsub":
                         _analyze(val, ctx)
+
+
+_DECLARE = {"export", "readonly", "local", "declare", "typeset"}
+
+
+def _set_positional(args: list[str | None], ctx: _Ctx) -> None:
+    """``set [options] [--] args``: new positional parameters when any argument follows the options."""
+    i = 0
+    while i < len(args):
+        a = args[i]
+        if a is None:
+            ctx.positional_known = False
+            return
+        if a == "--":
+            i += 1
+            break
+        if a in ("-o", "+o"):
+            i += 2
+            continue
+        if a.startswith(("-", "+")) and a not in ("-", "+"):
+            i += 1
+            continue
+        break
+    else:
+        if not (args and args[-1] == "--"):
+            return  # only options: the positional parameters stay
+    rest = args[i:]
+    if any(a is None for a in rest):
+        ctx.positional_known = False
+    ctx.positional = ctx.positional[:1] + tuple(rest)
 
 
 def _quote(text: str) -> str:
