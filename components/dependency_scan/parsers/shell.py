@@ -669,25 +669,25 @@ def _analyze_tokens(script: str, ctx: _Ctx) -> None:
                 if a is None:
                     ctx.flag("alias defined from a value only known at run time", text)
                 elif "=" in a:
-                    name, _, value = a.partition("=")
-                    ctx.aliases[name] = value
+                    alias_name, _, alias_text = a.partition("=")
+                    ctx.aliases[alias_name] = alias_text
         elif fields and fields[0] in ctx.aliases and len(cmd_words[0]) == 1 and not cmd_words[0][0][2]:
             # An unquoted command word that names an alias is replaced by the alias text (POSIX 2.3.1).
-            rest = " ".join("${__kfpg_unknown__}" if f is None else _quote(f) for f in fields[1:])
-            value = ctx.aliases.pop(str(fields[0]))  # an alias is not expanded inside itself
+            tail = " ".join("${__kfpg_unknown__}" if f is None else _quote(f) for f in fields[1:])
+            alias_text = ctx.aliases.pop(str(fields[0]))  # an alias is not expanded inside itself
             try:
-                _analyze(f"{value} {rest}", ctx)
+                _analyze(f"{alias_text} {tail}", ctx)
             finally:
-                ctx.aliases[str(fields[0])] = value
+                ctx.aliases[str(fields[0])] = alias_text
             ctx.vars, ctx.exported = saved
             continue
         _run(fields, ctx, text, stdin_script=stdin_script)
         if fields and fields[0] in _DECLARE:
             for w in cmd_words[1:]:
                 if w and w[0][0] == "lit" and (m := _ASSIGN.match(w[0][1])):
-                    rest = ((("lit", w[0][1][m.end():], w[0][2]),) if m.end() < len(w[0][1]) else ()) + w[1:]
-                    value = _expand(rest, ctx)
-                    known = None if None in value else " ".join(v for v in value if v is not None)
+                    rhs: Word = ((("lit", w[0][1][m.end():], w[0][2]),) if m.end() < len(w[0][1]) else ()) + w[1:]
+                    rhs_fields = _expand(rhs, ctx)
+                    known = None if None in rhs_fields else " ".join(v for v in rhs_fields if v is not None)
                     saved[0][m.group(1)] = known
                     if fields[0] == "export":
                         saved[1][m.group(1)] = known
