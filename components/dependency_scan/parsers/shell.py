@@ -87,6 +87,8 @@ Word = tuple[Segment, ...]
 
 _OPERATORS = ("&&", "||", ";;", ";&", "|&", "<<-", "<<<", "<<", ">>", "<&", ">&", "<>", ">|", "&>>", "&>",
               ";", "&", "|", "(", ")", "<", ">", "\n")
+_OPERATOR_START = frozenset(o[0] for o in _OPERATORS)
+_PLAIN = re.compile(r"[^\s\\'\"$`&|;()<>]+")  # a run of characters that are literal wherever they appear
 _REDIRECTS = {"<", ">", ">>", "<&", ">&", "<>", ">|", "&>", "&>>", "<<<"}
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _PLACEHOLDER = re.compile(r"\{\{\$.*?\}\}", re.S)
@@ -357,6 +359,13 @@ def tokenize(text: str) -> list[_Token]:
         if c == "#" and not started:
             j = text.find("\n", i)
             i = n if j < 0 else j
+            continue
+        if c not in _OPERATOR_START:
+            m = _PLAIN.match(text, i)
+            end = m.end() if m else i + 1
+            buf.append(text[i:end])
+            started = True
+            i = end
             continue
         op = next((o for o in _OPERATORS if text.startswith(o, i)), None)
         if op is not None:
