@@ -1,9 +1,13 @@
 """One parser per input kind; :func:`parse_path` picks the parser from the file name.
 
-requirements files (``*.txt``, ``*.in``), ``pylock.toml`` / ``pylock.*.toml``,
-``uv.lock``, ``poetry.lock``, Python sources (``*.py``), compiled pipelines
-(``*.yaml`` / ``*.yml`` holding a ``deploymentSpec``), and directories (walked
-for all of these; virtual environments, VCS and cache folders skipped).
+requirements files (``*requirements*.txt``, ``*constraints*.txt``, ``*.in``,
+any ``.txt`` under a ``requirements*/`` folder), ``pyproject.toml``,
+``pylock.toml`` / ``pylock.*.toml``, ``uv.lock``, ``poetry.lock``, Python
+sources (``*.py``), compiled pipelines (``*.yaml`` / ``*.yml`` holding a
+``deploymentSpec``), and directories (walked for all of these). What a walk
+leaves out (virtual environment, VCS and cache folders, hidden folders, YAML
+that is not a pipeline, dependency files in formats not read, non-regular
+files, anything else) is returned in :attr:`Inventory.skipped` with the reason.
 Installed environments are named explicitly (:func:`parse_site_packages`).
 """
 
