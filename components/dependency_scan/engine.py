@@ -338,10 +338,11 @@ def evaluate(
     if inventory.skipped:
         shown = "; ".join(f"{s.path} ({s.reason})" for s in inventory.skipped[:10])
         more = f"; and {len(inventory.skipped) - 10} more" if len(inventory.skipped) > 10 else ""
+        read = ", ".join(i.path for i in inventory.inputs[:10]) + (", ..." if len(inventory.inputs) > 10 else "")
         findings.append(_rule_finding(
             rules.SKIPPED_FILES,
-            f"the directory scan read {len(inventory.inputs)} file(s) and left {len(inventory.skipped)} out: "
-            f"{shown}{more}; name a file explicitly to scan it", None, count=len(inventory.skipped)))
+            f"the directory scan read {len(inventory.inputs)} file(s) ({read}) and left {len(inventory.skipped)} "
+            f"out: {shown}{more}; name a file explicitly to scan it", None, count=len(inventory.skipped)))
 
     components: dict[tuple[str, str], dict[str, str]] = {}
     for dep in inventory.dependencies:
