@@ -1030,12 +1030,14 @@ def as_text(v: Any) -> str | None:
 def dtype_info(value: Any) -> tuple[int, bool]:
     """(itemsize, hasobject) of a pickled ``numpy.dtype`` as numpy computes them when it loads it.
 
-    numpy builds the dtype from its type string, then ``__setstate__`` overrides the element size
-    only for flexible kinds (``S``, ``U``, ``V``) and takes ``hasobject`` from the state's flags for
-    every kind; the pickled element size of a built-in kind is ignored. The canonical type strings
-    numpy writes are computed here; anything else is handed to numpy itself (a string and plain
-    values, never an object from the file). Raises :class:`Corrupt` when numpy would refuse the
-    dtype or the walker cannot size it: the length of the following raw buffer is then unknown.
+    The unpickler calls ``numpy.dtype(spec, align, copy)`` and then ``__setstate__(state)``. numpy's
+    rules, checked against numpy itself in the tests: without ``copy`` a built-in kind is numpy's
+    shared dtype and the state changes nothing; otherwise the state's element size counts only for
+    flexible kinds (``S``, ``U``, ``V``, structured) - the pickled size of a built-in kind is ignored -
+    and ``hasobject`` is the state's flags bit 1 for every kind. The type strings numpy writes are
+    parsed here; any other string is parsed by ``numpy.dtype`` (a string, never an object from the
+    file; numpy's ``__setstate__`` is never called, it crashes on some crafted states). Raises
+    :class:`Corrupt` when the dtype cannot be sized: the following raw buffer's length is then unknown.
     """
     if type(value) is not Obj or type(value.func) is not Global or value.func.dotted not in _DTYPE_CTORS:
         raise Corrupt("joblib array wrapper without a numpy dtype: cannot size its payload")
@@ -1046,61 +1048,38 @@ def dtype_info(value: Any) -> tuple[int, bool]:
     flags_args = args[1:3] if type(args) is tuple else ()
     if not all(type(a) is bool or type(a) is int for a in flags_args):
         raise Corrupt("numpy dtype with non-boolean align/copy arguments")
+    align = bool(flags_args[0]) if flags_args else False
+    copy = bool(flags_args[1]) if len(flags_args) > 1 else False
+    kind, size, hasobject, structured = _parse_dtype(spec, align, copy)
     state = value.state
+    if state is None:
+        return size, hasobject
+    if not (type(state) is tuple and len(state) in (8, 9) and state[0] in (3, 4)
+            and type(state[5]) is int and type(state[7]) is int):
+        raise Corrupt(f"numpy dtype {spec!r} with a state the walker cannot size")
+    flexible = structured or kind in "SUV"
+    if not copy and (not flexible or (size == 0 and not structured)):
+        return size, hasobject  # numpy's shared built-in dtype (unsized S/U/V too): __setstate__ leaves it as it is
+    if flexible:
+        if state[5] < 0:
+            # numpy takes it (itemsize becomes negative); no loader can size the buffer from that.
+            raise Corrupt(f"numpy dtype {spec!r} with a negative element size")
+        size = state[5]
+    return size, bool(state[7] & 1)
+
+
+def _parse_dtype(spec: str, align: bool, copy: bool) -> tuple[str, int, bool, bool]:
+    """(kind, itemsize, hasobject, structured) of ``numpy.dtype(spec, align, copy)``."""
     m = _CANONICAL(spec)
-    if m is not None and not any(flags_args[:1]) and (state is None or _standard_state(state)):
+    if m is not None:
         kind, digits = m.group(1), m.group(2)
         size = int(digits) if digits else 0
-        if kind in _FIXED_SIZES:
-            if size in _FIXED_SIZES[kind]:
-                if state is None:
-                    return size, kind == "O"
-                return size, bool(state[7] & 1)
-        elif state is not None and state[5] > 0:  # flexible: the state's elsize wins
-            return state[5], bool(state[7] & 1)
-        elif state is None and size > 0:
-            return (size * 4 if kind == "U" else size), False
-    if state is not None and not _standard_state(state) and not _is_plain(state):
-        # A structured dtype: its fields hold nested dtypes (kept as stand-ins). numpy takes elsize and
-        # flags from the state for the void kind.
-        if (type(state) is tuple and len(state) in (8, 9) and state[0] in (3, 4) and spec.lstrip("|<>=")[:1] == "V"
-                and type(state[5]) is int and state[5] >= 0 and type(state[7]) is int):
-            return state[5], bool(state[7] & 1)
-        raise Corrupt(f"cannot size numpy dtype {spec!r} with a computed state")
-    return _numpy_dtype_info(spec, tuple(bool(a) for a in flags_args), _plain(state) if state is not None else None)
-
-
-def _standard_state(state: Any) -> bool:
-    """A version 3 state of a dtype without fields, subarray or metadata (what numpy writes for plain kinds)."""
-    return (type(state) is tuple and len(state) == 8 and state[0] == 3 and type(state[1]) is bytes
-            and state[2] is None and state[3] is None and state[4] is None
-            and type(state[5]) is int and type(state[6]) is int and type(state[7]) is int)
-
-
-def _is_plain(v: Any) -> bool:
-    t = type(v)
-    if v is None or t is int or t is bool or t is bytes:
-        return True
-    if t is Blob:
-        return v.data is not None
-    if t is tuple:
-        return all(_is_plain(x) for x in v)
-    return False
-
-
-def _plain(v: Any) -> Any:
-    """Walker values as the Python values the unpickler would build (text as str, bytes as bytes)."""
-    t = type(v)
-    if t is bytes:
-        return v.decode("utf-8", "surrogatepass")
-    if t is Blob:
-        return v.data
-    if t is tuple:
-        return tuple(_plain(x) for x in v)
-    return v
-
-
-def _numpy_dtype_info(spec: str, flags: tuple[bool, ...], state: Any) -> tuple[int, bool]:
+        if kind in _FIXED_SIZES and size in _FIXED_SIZES[kind]:
+            return kind, size, kind == "O", False
+        if kind in "SV" and digits:
+            return kind, size, False, False
+        if kind == "U" and digits:
+            return kind, 4 * size, False, False
     import warnings
 
     import numpy
@@ -1108,12 +1087,10 @@ def _numpy_dtype_info(spec: str, flags: tuple[bool, ...], state: Any) -> tuple[i
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            d = numpy.dtype(spec, *flags)
-            if state is not None:
-                d.__setstate__(state)
-    except (TypeError, ValueError, OverflowError, KeyError, IndexError, MemoryError) as exc:
+            d = numpy.dtype(spec, align, copy)
+    except (TypeError, ValueError, OverflowError, KeyError, IndexError, MemoryError, SyntaxError) as exc:
         raise Corrupt(f"numpy refuses dtype {spec!r}: {exc}") from None
-    return int(d.itemsize), bool(d.hasobject)
+    return d.kind, int(d.itemsize), bool(d.hasobject), d.fields is not None
 
 
 _CANONICAL = re.compile(r"[<>|=]?([biufcMmOSUV])(\d*)\Z").match
