@@ -3,7 +3,7 @@
 Running the function body (rather than only compiling the component) is what
 shows that it calls the engine, publishes the result and returns the verdict it
 published. The stubs have exactly what KFP's artifact classes give a body:
-``path``, ``uri``, ``metadata`` and, for metrics, ``log_metric``.
+``path``, ``uri``, ``name``, ``metadata`` and, for metrics, ``log_metric``.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ class StubArtifact:
     def __init__(self, path: Path) -> None:
         self.path = str(path)
         self.uri = "file://" + self.path
+        self.name = Path(path).name
         self.metadata: dict[str, Any] = {}
 
 
