@@ -1061,4 +1061,68 @@ def analyze_executor(executor: Executor) -> ShellAnalysis:
         if isinstance(item, dict) and isinstance(item.get("name"), str):
             value = item.get("value")
             env[item["name"]] = value if isinstance(value, str) and not _PLACEHOLDER.search(value) else None
-    return analyze_argv(executor.command + executor.args, env=env)
+    argv = list(executor.command + executor.args)
+    variants = _kfp_argv_variants(argv)
+    if variants is None:
+        why = "too many IfPresent alternatives in the command line to analyse each"
+        return ShellAnalysis(unverifiable=(Unverifiable(reason=why, text=_short(" ".join(argv))),))
+    installs: list[PipInstall] = []
+    unverifiable: list[Unverifiable] = []
+    for variant in variants:  # KFP's launcher picks one at run time: each may be the one that runs
+        result = analyze_argv(variant, env=env)
+        installs.extend(i for i in result.installs if i not in installs)
+        unverifiable.extend(u for u in result.unverifiable if u not in unverifiable)
+    return ShellAnalysis(tuple(installs), tuple(unverifiable))
+
+
+_MAX_VARIANTS = 64
+
+
+def _kfp_argv_variants(argv: list[str]) -> list[list[str]] | None:
+    """The argvs KFP's launcher may build from ``{"Concat": [...]}`` / ``{"IfPresent": {...}}`` arguments.
+
+    The compiler writes these structured placeholders as JSON strings; the
+    launcher expands them (an optional input present or not) before the
+    kernel sees the argv. None when there are more than ``_MAX_VARIANTS``.
+    """
+    if not any(a.startswith(('{"Concat"', '{"IfPresent"')) for a in argv):
+        return [argv]
+    try:
+        return _kfp_items(argv)
+    except _TooMany:
+        return None
+
+
+class _TooMany(Exception):
+    pass
+
+
+def _kfp_items(items: Sequence[object]) -> list[list[str]]:
+    out: list[list[str]] = [[]]
+    for item in items:
+        alternatives = _kfp_item(item)
+        out = [left + right for left in out for right in alternatives]
+        if len(out) > _MAX_VARIANTS:
+            raise _TooMany
+    return out
+
+
+def _kfp_item(item: object) -> list[list[str]]:
+    if isinstance(item, str) and item.startswith(('{"Concat"', '{"IfPresent"')):
+        import json
+
+        try:
+            item = json.loads(item)
+        except ValueError:
+            return [[item]]  # type: ignore[list-item]
+    if isinstance(item, dict) and "Concat" in item and isinstance(item["Concat"], list):
+        joined = _kfp_items(item["Concat"])
+        return [["".join(words)] for words in joined]
+    if isinstance(item, dict) and "IfPresent" in item and isinstance(item["IfPresent"], dict):
+        body = item["IfPresent"]
+        then = body.get("Then") or []
+        other = body.get("Else") or []
+        then = then if isinstance(then, list) else [then]
+        other = other if isinstance(other, list) else [other]
+        return _kfp_items(then) + _kfp_items(other)
+    return [[item if isinstance(item, str) else str(item)]]

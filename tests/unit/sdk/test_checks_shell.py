@@ -104,6 +104,15 @@ def test_text_that_only_mentions_pip_is_not_an_install(argv):
     assert checks.RUNTIME_INSTALL not in found and checks.RUNTIME_UNVERIFIABLE not in found
 
 
+def test_kfp_concat_and_if_present_arguments_are_expanded_as_the_launcher_does():
+    concat = '{"Concat": ["pip ", "install evil"]}'
+    if_present = '{"IfPresent": {"InputName": "q", "Then": ["pip", "install", "other"], "Else": ["true"]}}'
+    assert _by_id(["sh", "-c", concat])[checks.RUNTIME_INSTALL]["requirements"] == ["evil"]
+    assert _by_id([if_present])[checks.RUNTIME_INSTALL]["requirements"] == ["other"]
+    many = ['{"IfPresent": {"InputName": "q", "Then": ["a"], "Else": ["b"]}}'] * 8
+    assert checks.RUNTIME_UNVERIFIABLE in _by_id(many)
+
+
 def test_container_env_index_is_an_option_of_the_install():
     from kfp_gates.components.dependency_scan.parsers.shell import analyze_executor
 
