@@ -43,6 +43,12 @@ def open_source(spec: str | os.PathLike[str] | None, *, cache_dir: Path | None =
             where=str(path),
             hint="pass an OSV directory, an OSV all.zip or a compact *.json.gz snapshot",
         )
+    if not path.is_file():
+        raise AdvisorySourceError(
+            "advisory source is not a regular file (a FIFO, socket or device); refusing to read it",
+            where=str(path),
+            hint="pass an OSV directory, an OSV all.zip or a compact *.json.gz snapshot",
+        )
     if path.name.endswith(".gz"):
         return CompactSource(path)
     if zipfile.is_zipfile(path):

@@ -7,6 +7,7 @@ from email.parser import HeaderParser
 from pathlib import Path
 
 from kfp_gates.components.common.errors import ConfigError, InputNotFoundError
+from kfp_gates.components.common.files import read_regular_file
 from kfp_gates.components.common.result import Location
 
 from ..model import Dependency, InputFile, Inventory
@@ -45,8 +46,8 @@ def parse_site_packages(path: str | Path) -> Inventory:
         loc = Location(path=str(meta))
         fallback = entry.name.removesuffix(".dist-info").removesuffix(".egg-info").split("-")[0]
         try:
-            data = meta.read_bytes()
-        except OSError:
+            data = read_regular_file(meta, "installed metadata")  # a FIFO named METADATA must not hang the scan
+        except (OSError, ConfigError):
             deps.append(Dependency(name=fallback, location=Location(path=str(entry)), origin=WHAT, kind="unknown",
                                    hash_checkable=False, reason="installed distribution without readable metadata"))
             continue

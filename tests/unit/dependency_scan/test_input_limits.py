@@ -82,3 +82,20 @@ def test_a_hostile_pipeline_is_exit_2(cli, tmp_path: Path, body: str, why: str) 
     p.write_text(body)
     for command in (("check",), ("scan-deps", "--pipeline")):
         _usage_error(cli(*command, str(p)), str(p), why)
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs")
+def test_fifos_among_scan_deps_inputs_never_hang(cli, tmp_path: Path) -> None:
+    req = tmp_path / "requirements.txt"
+    os.mkfifo(req)
+    _usage_error(cli("scan-deps", str(req), timeout=30), str(req), "not a regular file")
+    good = tmp_path / "ok.txt"
+    good.write_text("requests==2.32.3\n")
+    adv = tmp_path / "advisories.zip"
+    os.mkfifo(adv)
+    _usage_error(cli("scan-deps", str(good), "--advisories", str(adv), timeout=30), str(adv), "not a regular file")
+    dist = tmp_path / "site" / "foo-1.0.dist-info"
+    dist.mkdir(parents=True)
+    os.mkfifo(dist / "METADATA")
+    r = cli("scan-deps", "--env", str(tmp_path / "site"), timeout=30)
+    assert r.code == 1 and "KFPG-DEP-UNVERIFIABLE" in r.out, r  # unreadable metadata blocks, without hanging
