@@ -530,3 +530,18 @@ def test_a_blocking_secret_env_is_refused_before_the_step_starts(tmp_path: Path)
     result, outcome = gate.launch(GatePolicy.default("standard"), step, explicit_env=["VAULT_TOKEN"])
     assert outcome.ran and outcome.exit_code == 0 and result.decision.value == "warn", result
     assert (out / "leak").read_text().strip() == SECRETS["VAULT_TOKEN"]
+
+
+def test_the_user_namespace_path_blocks_unix_sockets_and_refuses_output_links(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr(local.os, "geteuid", lambda: 1000)
+    work, out = tmp_path / "work", tmp_path / "out"
+    work.mkdir()
+    server = _unix_server(str(work / "srv.sock"))
+    try:
+        script = CONNECT.format(work / "srv.sock") + f"; ln -s /etc/passwd {out}/passwd; echo m > {out}/model"
+        r = sandbox(tmp_path, script, inputs=(work,), output=out)
+    finally:
+        server.close()
+    assert r.out.split() == ["BLOCKED"], r
+    assert (out / "model").read_text() == "m\n" and not os.path.lexists(out / "passwd")
+    assert [e.split(":")[0] for e in r.outcome.refused_outputs] == ["passwd"]
