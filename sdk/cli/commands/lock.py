@@ -59,8 +59,8 @@ def _create(args: argparse.Namespace) -> int:
 def _verify(args: argparse.Namespace) -> int:
     from kfp_gates.components.common.errors import ConfigError
     from kfp_gates.components.common.gate import GateSettings
-    from kfp_gates.components.common.kfp_ir import load_pipeline
-    from kfp_gates.components.source_integrity.gate import lock_gate
+    from kfp_gates.components.common.kfp_ir import parse_pipeline, read_pipeline_text
+    from kfp_gates.components.source_integrity.gate import lock_gate, pipeline_subject
     from kfp_gates.components.source_integrity.lock import load_lock
 
     from .._common import emit, load_policy
@@ -69,7 +69,10 @@ def _verify(args: argparse.Namespace) -> int:
     lock_path = args.lock or policy.gates.source_integrity.lock_file
     if not lock_path:
         raise ConfigError("no lock file given", hint="pass --lock components.lock (from `kfp-gates lock create`)")
-    pipeline = load_pipeline(args.pipeline)
+    # One open: the subject digest is of the same bytes that were verified.
+    text = read_pipeline_text(args.pipeline)
+    pipeline = parse_pipeline(text, args.pipeline)
     lock = load_lock(lock_path)
     settings = GateSettings.from_effective(policy.gate("source_integrity"), lock=lock_path)
-    return emit([lock_gate(pipeline, lock, settings, lock_path=lock_path)], args)
+    subject = pipeline_subject(pipeline, text)
+    return emit([lock_gate(pipeline, lock, settings, lock_path=lock_path, subject=subject)], args)

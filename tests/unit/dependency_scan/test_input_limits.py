@@ -99,3 +99,12 @@ def test_fifos_among_scan_deps_inputs_never_hang(cli, tmp_path: Path) -> None:
     os.mkfifo(dist / "METADATA")
     r = cli("scan-deps", "--env", str(tmp_path / "site"), timeout=30)
     assert r.code == 1 and "KFPG-DEP-UNVERIFIABLE" in r.out, r  # unreadable metadata blocks, without hanging
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="needs FIFOs")
+def test_lock_verify_refuses_a_fifo_pipeline(cli, tmp_path: Path) -> None:
+    lock = tmp_path / "components.lock"
+    assert cli("lock", "create", str(_pipeline(tmp_path)), "-o", str(lock)).code == 0
+    fifo = tmp_path / "fifo.yaml"
+    os.mkfifo(fifo)
+    _usage_error(cli("lock", "verify", str(fifo), "--lock", str(lock), timeout=30), str(fifo), "not a regular file")
