@@ -43,6 +43,7 @@ def scan_model(
     from kfp_gates.components.common.policy import GatePolicy
     from kfp_gates.components.common.publish import publish
     from kfp_gates.components.model_scan import run_gate
+    from kfp_gates.components.model_scan.report import render_markdown
 
     gate_policy = GatePolicy.parse(policy, name="policy") if policy.strip() else GatePolicy.default(tier)
     extra = tuple(a.strip() for a in allow.replace("\n", ",").split(",") if a.strip())
@@ -53,6 +54,7 @@ def scan_model(
         result_path=result.path,
         html_path=html_report.path,
         markdown_path=markdown_report.path,
+        markdown_renderer=render_markdown,  # file names and globals come from the model: escaped
         metrics=metrics,
         extra_metrics={"files_scanned": len(gate_result.metadata.get("files", []))},
         result_metadata=result.metadata,

@@ -3,14 +3,21 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
 from .._common import add_output_options, add_policy_options
+
+if TYPE_CHECKING:
+    from kfp_gates.components.common.result import GateResult
 
 EPILOG = """exit codes:
   0  no finding at or above the threshold (pass or warn)
   1  blocked: a dangerous or unknown global, or a file that cannot be proven safe
      (truncated, corrupt, encrypted, over a size/member/nesting bound)
-  2  usage error: missing path, invalid policy, invalid or dangerous --allow entry
+     (also anything not analysed: unknown format, empty input, symlink out of the
+     directory, unless the policy's accept_unanalysed names it)
+  2  usage error: missing path, not a regular file or directory (FIFO, device),
+     invalid policy, invalid or dangerous --allow entry
 
 examples:
   kfp-gates scan-model model.joblib
@@ -49,4 +56,25 @@ def _run(args: argparse.Namespace) -> int:
 
     policy = load_policy(args)
     result = run_gate(args.path, policy, allow=tuple(args.allow))
+    if getattr(args, "format", "table") == "markdown":
+        return _emit_markdown(result, args)
     return emit([result], args)
+
+
+def _emit_markdown(result: GateResult, args: argparse.Namespace) -> int:
+    """Markdown with every value from the model escaped (file names, members, globals): see model_scan.report."""
+    import sys
+
+    from kfp_gates.components.common.formats import render_table
+    from kfp_gates.components.model_scan.report import render_markdown
+
+    from .._common import use_color, write_text
+
+    text = render_markdown(result)
+    if getattr(args, "output", None):
+        write_text(args.output, text)
+        sys.stdout.write(render_table([result], color=use_color()))
+        sys.stdout.write(f"report (markdown) written to {args.output}\n")
+    else:
+        sys.stdout.write(text)
+    return result.exit_code
