@@ -667,6 +667,10 @@ def _analyze_tokens(script: str, ctx: _Ctx) -> None:
         if not cmd_words:
             ctx.vars.update(prefix)
             continue
+        if _has_glob(cmd_words[0]):
+            ctx.flag("the command name is a glob pattern: which program runs depends on the image's files",
+                     _word_text(cmd_words[0]))
+        cmd_words = [b for w in cmd_words for b in _brace_expand(w)]
         fields: list[str | None] = [f for w in cmd_words for f in _expand(w, ctx)]
         saved = (dict(ctx.vars), dict(ctx.exported))
         ctx.exported.update(prefix)
@@ -725,6 +729,60 @@ def _analyze_tokens(script: str, ctx: _Ctx) -> None:
 
 
 _DECLARE = {"export", "readonly", "local", "declare", "typeset"}
+# Commands that print, test or move files: a pip command line among their arguments is data, not run.
+_INERT = {"echo", "printf", "cat", "grep", "egrep", "fgrep", "test", "[", "[[", "true", "false", ":", "ls", "cd",
+          "mkdir", "rm", "cp", "mv", "touch", "chmod", "chown", "ln", "tee", "sed", "awk", "head", "tail", "wc",
+          "sort", "uniq", "cut", "tr", "which", "type", "hash", "export", "readonly", "local", "declare",
+          "typeset", "set", "shift", "unset", "alias", "unalias", "read", "trap", "exit", "return", "wait",
+          "sleep", "logger", "basename", "dirname", "realpath", "readlink", "date", "id", "whoami", "env_print"}
+
+
+_BRACE = re.compile(r"\{([^{}]*?(?:,|\.\.)[^{}]*?)\}")
+
+
+_GLOB = re.compile(r"[*?]|\[[^\]]+\]")
+
+
+def _has_glob(word: Word) -> bool:
+    """An unquoted pattern the shell matches against file names (``[`` alone is the test command)."""
+    return any(kind == "lit" and not quoted and _GLOB.search(val) for kind, val, quoted in word)
+
+
+def _brace_expand(word: Word) -> list[Word]:
+    """bash brace expansion of an all-literal, unquoted word (``{pip,install,x}``, ``pi{p,}``); else the word.
+
+    dash does not expand braces; treating the word as bash would only adds commands to judge (fail closed).
+    """
+    if not (len(word) == 1 and word[0][0] == "lit" and not word[0][2] and _BRACE.search(word[0][1])):
+        return [word]
+    texts = [word[0][1]]
+    for _ in range(8):  # nested braces, innermost first
+        out: list[str] = []
+        changed = False
+        for t in texts:
+            m = _BRACE.search(t)
+            if not m:
+                out.append(t)
+                continue
+            changed = True
+            body = m.group(1)
+            if ".." in body and "," not in body:
+                lo, _, hi = body.partition("..")
+                if lo.isdigit() and hi.isdigit() and abs(int(hi) - int(lo)) < 64:
+                    step = 1 if int(hi) >= int(lo) else -1
+                    parts = [str(n) for n in range(int(lo), int(hi) + step, step)]
+                elif len(lo) == 1 and len(hi) == 1:
+                    step = 1 if hi >= lo else -1
+                    parts = [chr(c) for c in range(ord(lo), ord(hi) + step, step)]
+                else:
+                    parts = [m.group(0)]
+            else:
+                parts = body.split(",")
+            out.extend(t[: m.start()] + p + t[m.end():] for p in parts)
+        texts = out[:256]
+        if not changed:
+            break
+    return [(("lit", t, False),) for t in texts if t]
 
 
 def _set_positional(args: list[str | None], ctx: _Ctx) -> None:
@@ -868,6 +926,16 @@ def _run(argv: list[str | None], ctx: _Ctx, text: str, *, stdin_script: str | No
     if name == "uv" and len(args) >= 2 and args[0] == "pip":
         _run_pip(args[1:], ctx, text)
         return
+    if name in _INERT:
+        return
+    # An unknown program given a pip command line among its arguments (flock, ionice, strace, chroot ...)
+    # most likely runs it: judge the rest as a command (fail closed).
+    for k, a in enumerate(args):
+        if a is not None and (_PIP.fullmatch(_base(a)) or _PYTHON.fullmatch(_base(a))) and k + 1 < len(args):
+            before = len(ctx.installs) + len(ctx.unverifiable)
+            _run(args[k:], ctx, text)
+            if len(ctx.installs) + len(ctx.unverifiable) > before:
+                return
 
 
 def _drop_options(args: list[str | None], with_value: set[str]) -> list[str | None]:

