@@ -13,13 +13,21 @@ them, and literal assignments (``REQ=x; pip install $REQ``) followed.
 
 A pip install is recognised however it is spelled: ``pip``, ``pip3.11``,
 ``/opt/venv/bin/pip``, ``python3 -m pip`` (``-mpip``, ``-I -m pip``), general
-options before ``install`` (``pip -q install``), wrappers (``env``, ``exec``,
-``command``, ``nohup``, ``timeout``, ``sudo``, ``xargs``, ``busybox``) and
-``uv pip install``. Where the parser cannot know what runs (the command name
-comes from an expansion or a command substitution, ``eval`` of one, a shell
-reading its script from stdin, a KFP placeholder pasted into a script, code
-given to ``python -c`` that calls pip), it reports :class:`Unverifiable`: that
-is a finding, never clean.
+options before ``install`` (``pip -q install``), abbreviated long options as
+pip's optparse accepts them, wrappers (``env``, ``exec``, ``command``,
+``nohup``, ``timeout``, ``sudo``, ``su -c``, ``xargs``, ``busybox``, and any
+unknown program handed a pip command line), ``uv pip install``, aliases,
+bash brace expansion, ``set --``/``shift``, and KFP's ``Concat``/``IfPresent``
+arguments (:func:`analyze_executor`, every alternative). Where the parser
+cannot know what runs (the command name comes from an expansion, a command
+substitution or a glob, ``eval`` of one, a shell or Python reading its
+program from stdin, a KFP placeholder pasted into a script, code given to
+``python -c`` that calls pip), it reports :class:`Unverifiable`: that is a
+finding, never clean.
+
+Not covered: a pip binary renamed or linked under another name inside the
+image, shell functions shadowing commands, ``source``/``.`` of a file in the
+image, and installers other than pip/uv (``conda``, ``apt-get``, ``uvx``).
 
 Control flow is not evaluated: every simple command in a script counts, as if
 every branch ran (fail closed).
@@ -734,7 +742,7 @@ _INERT = {"echo", "printf", "cat", "grep", "egrep", "fgrep", "test", "[", "[[", 
           "mkdir", "rm", "cp", "mv", "touch", "chmod", "chown", "ln", "tee", "sed", "awk", "head", "tail", "wc",
           "sort", "uniq", "cut", "tr", "which", "type", "hash", "export", "readonly", "local", "declare",
           "typeset", "set", "shift", "unset", "alias", "unalias", "read", "trap", "exit", "return", "wait",
-          "sleep", "logger", "basename", "dirname", "realpath", "readlink", "date", "id", "whoami", "env_print"}
+          "sleep", "logger", "basename", "dirname", "realpath", "readlink", "date", "id", "whoami"}
 
 
 _BRACE = re.compile(r"\{([^{}]*?(?:,|\.\.)[^{}]*?)\}")
