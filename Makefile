@@ -7,7 +7,7 @@ PIP    := $(BIN)/python -m pip --disable-pip-version-check -q
 # Reinstall whenever the dependency inputs change.
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml setup.py constraints.txt 2>/dev/null | sha256sum | cut -c1-16)
 
-.PHONY: install sysdeps demo test test-fast lint bench constraints clean
+.PHONY: install sysdeps demo test test-fast lint bench constraints clean fuzz
 
 # System tools the gates and their tests use: git/ssh-keygen/gpg (source integrity),
 # unshare/setpriv and a system python3 (local isolation sandbox), java (Spark engine).
@@ -47,6 +47,12 @@ lint: install
 	ln -s ../../pipelines .mypy_tree/kfp_gates/pipelines
 	PYTHONPATH=.mypy_tree $(BIN)/lint-imports
 	$(BIN)/mypy -p kfp_gates.components -p kfp_gates.sdk -p kfp_gates.pipelines
+
+# Differential fuzzers (tests/adversarial) for longer than `make test` runs them; a random seed
+# unless FUZZ_SEED is set (printed either way). New bypasses are kept under tests/adversarial/regressions/.
+FUZZ_SECONDS ?= 600
+fuzz: install
+	$(BIN)/python -W ignore -m tests.adversarial.fuzzer --seconds $(FUZZ_SECONDS) --save $(if $(FUZZ_SEED),--seed $(FUZZ_SEED))
 
 # Benchmarks (numbers go to benchmarks/RESULTS.md); the bench extra adds the scanners compared against.
 bench: install
