@@ -522,7 +522,7 @@ def _param_value(ctx: _Ctx, name: str) -> str | list[str | None] | None:
     return None  # unset here: it may come from the container's environment
 
 
-def _expand(word: Word, ctx: _Ctx) -> list[str | None]:
+def _expand(word: Word, ctx: _Ctx, *, analyze: bool = True) -> list[str | None]:
     """The fields ``word`` expands to; None for a field only known at run time.
 
     Command substitutions inside it are analysed as scripts on the way. A
@@ -530,7 +530,7 @@ def _expand(word: Word, ctx: _Ctx) -> list[str | None]:
     the others known); any other word with an unknown part is one unknown field.
     """
     for kind, val, _q in word:
-        if kind == "cmdsub":
+        if kind == "cmdsub" and analyze:
             _analyze(val, ctx)
     if len(word) == 1 and word[0][:2] == ("param", "@") and word[0][2] and ctx.positional_known:
         return list(ctx.positional[1:])
@@ -707,7 +707,7 @@ def _analyze_tokens(script: str, ctx: _Ctx) -> None:
             for w in cmd_words[1:]:
                 if w and w[0][0] == "lit" and (m := _ASSIGN.match(w[0][1])):
                     rhs: Word = ((("lit", w[0][1][m.end():], w[0][2]),) if m.end() < len(w[0][1]) else ()) + w[1:]
-                    rhs_fields = _expand(rhs, ctx)
+                    rhs_fields = _expand(rhs, ctx, analyze=False)  # its $(...) was judged with the command
                     known = None if None in rhs_fields else " ".join(v for v in rhs_fields if v is not None)
                     saved[0][m.group(1)] = known
                     if fields[0] == "export":
@@ -1142,11 +1142,14 @@ def analyze_executor(executor: Executor) -> ShellAnalysis:
     if variants is None:
         why = "too many IfPresent alternatives in the command line to analyse each"
         return ShellAnalysis(unverifiable=(Unverifiable(reason=why, text=_short(" ".join(argv))),))
+    if len(variants) == 1:
+        return analyze_argv(variants[0], env=env)
     installs: list[PipInstall] = []
     unverifiable: list[Unverifiable] = []
     for variant in variants:  # KFP's launcher picks one at run time: each may be the one that runs
         result = analyze_argv(variant, env=env)
-        installs.extend(i for i in result.installs if i not in installs)
+        seen = list(installs)
+        installs.extend(i for i in result.installs if i not in seen)
         unverifiable.extend(u for u in result.unverifiable if u not in unverifiable)
     return ShellAnalysis(tuple(installs), tuple(unverifiable))
 

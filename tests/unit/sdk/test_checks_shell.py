@@ -172,6 +172,7 @@ SHELL_CASES = [
     ["sh", "-c", "eval 'pip install ev'\"al\""],
     ["sh", "-c", "f=z; pip install \"${f}\" \\\n  --no-deps w"],
     ["sh", "-c", "alias p='pip install'\np al 'i as'"],
+    ["sh", "-c", "export X=$(pip install sub); pip install sub; pip install sub"],
     ["sh", "-c", 'set -- s1 "s 2"; shift; pip install "$@" s3', "sh", "ignored"],
     ["sh", "-c", "export PATH=$PATH:/nowhere R=ex; sh -c 'pip install $R'"],
 ]
