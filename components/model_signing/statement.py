@@ -107,7 +107,7 @@ def load_gate_result(path: str | Path) -> tuple[GateResult, BoundGateResult]:
         sha256=hashlib.sha256(raw).hexdigest(),
         name=p.name,
         subject_name=result.subject.name,
-        subject_sha256=result.subject.sha256,
+        subject_sha256=result.subject.sha256 or "",
         tool=f"{result.tool.name} {result.tool.version}",
         finished_at=result.finished_at.isoformat(),
     )

@@ -138,3 +138,31 @@ def test_every_component_module_uses_gate_component() -> None:
     for module in set(C._COMPONENTS.values()):
         src = inspect.getsource(importlib.import_module(module))
         assert "@dsl.component" not in src, f"{module}: use @gate_component (caching off, pinned image)"
+
+
+def test_components_built_with_a_real_image_digest_pass_check_critical(tmp_path: Path, cli) -> None:
+    """KFP_GATES_IMAGE=<repo>@sha256:<real> at compile time: every executor carries it and check passes."""
+    import subprocess
+    import sys
+
+    out = tmp_path / "gated.yaml"
+    script = f"""
+from kfp import compiler, dsl
+from kfp_gates.components import enforce_verdict, scan_model
+
+@dsl.pipeline(name="gated")
+def p() -> None:
+    m = dsl.importer(artifact_uri="gs://b/model", artifact_class=dsl.Model, reimport=True)
+    s = scan_model(model=m.output)
+    enforce_verdict(gate="model_scan", verdict=s.outputs["Output"])
+
+compiler.Compiler().compile(p, {str(out)!r})
+"""
+    env = {"KFP_GATES_IMAGE": REAL, "PATH": "/usr/bin:/bin"}
+    subprocess.run([sys.executable, "-c", script], check=True, env=env, capture_output=True, timeout=120)
+    images = set(load_pipeline(out).images().values())
+    assert images == {REAL}
+    assert cli("check", str(out), "--tier", "critical").code == 0
+    placeholder = tmp_path / "placeholder.yaml"
+    placeholder.write_text(out.read_text().replace(REAL, ZERO))
+    assert cli("check", str(placeholder), "--tier", "critical").code == 1

@@ -6,7 +6,8 @@ import yaml
 from kfp import compiler, dsl
 
 from kfp_gates.components import enforce_verdict, validate_data
-from kfp_gates.components.common.kfp_ir import is_digest_pinned, load_pipeline
+from kfp_gates.components._image import IMAGE
+from kfp_gates.components.common.kfp_ir import load_pipeline
 
 
 @dsl.component(base_image="python:3.11-slim")
@@ -26,7 +27,7 @@ def test_compiled_component(tmp_path) -> None:
     compiler.Compiler().compile(_pipeline, str(out))
     pipeline = load_pipeline(out)
     (ours,) = [e for e in pipeline.executors.values() if "validate-data" in e.label]
-    assert ours.image and is_digest_pinned(ours.image)
+    assert ours.image == IMAGE  # the configured image; a real digest is checked in test_no_stale_verdicts
     assert not ours.runtime_pip_installs()
     assert "from kfp_gates.components.data_validation" in (ours.embedded_code or "")
     spec = yaml.safe_load(out.read_text().split("\n---\n")[0])

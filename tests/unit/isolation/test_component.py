@@ -12,7 +12,8 @@ from pathlib import Path
 
 from kfp import compiler, dsl
 
-from kfp_gates.components.common.kfp_ir import is_digest_pinned, load_pipeline
+from kfp_gates.components._image import IMAGE
+from kfp_gates.components.common.kfp_ir import load_pipeline
 from tests.support.kfp_stubs import StubArtifact, gate_outputs, published_decision
 
 FAST_TRACK_NONE = "tier: fast-track\ngates:\n  isolation:\n    isolation: none\n"
@@ -29,7 +30,7 @@ def test_launch_isolated_compiles_pinned_and_without_runtime_installs(tmp_path: 
     compiler.Compiler().compile(pipe, str(out))
     pipeline = load_pipeline(out)
     (executor,) = [e for e in pipeline.executors.values() if "launch-isolated" in e.label]
-    assert executor.image and is_digest_pinned(executor.image)
+    assert executor.image == IMAGE  # the configured image; a real digest is checked in test_no_stale_verdicts
     assert executor.runtime_pip_installs() == []
     text = out.read_text()
     for name in ("output_data", "result", "html_report", "markdown_report", "metrics", "input_data"):
