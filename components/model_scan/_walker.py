@@ -300,6 +300,8 @@ class Walker:
         imports = res.imports
         consts = _CONSTS
         need = 0
+        # Set once the stream imports builtins.getattr: from then on memo fetches count its references.
+        ga = False
 
         def memo_put(idx: int, value: Any) -> None:
             n = len(memo)
@@ -316,15 +318,11 @@ class Walker:
 
         def memo_get(idx: int) -> Any:
             if idx < len(memo):
-                v = memo[idx]
-            else:
-                try:
-                    v = sparse[idx]
-                except KeyError:
-                    raise Corrupt(f"memo key {idx} was never stored", r.offset(pos)) from None
-            if type(v) is Global:
-                v.refs += 1
-            return v
+                return memo[idx]
+            try:
+                return sparse[idx]
+            except KeyError:
+                raise Corrupt(f"memo key {idx} was never stored", r.offset(pos)) from None
 
         def text(line: bytes, what: str) -> str:
             try:
@@ -348,13 +346,10 @@ class Walker:
                         pos += 1
                     elif op == 0x68:  # BINGET
                         idx = buf[pos + 1]
-                        if idx < len(memo):
-                            v = memo[idx]
-                            if type(v) is Global:
-                                v.refs += 1
-                            stack.append(v)
-                        else:
-                            stack.append(memo_get(idx))
+                        v = memo[idx] if idx < len(memo) else memo_get(idx)
+                        if ga and type(v) is Global:
+                            v.refs += 1
+                        stack.append(v)
                         pos += 2
                     elif op in consts:  # NONE, NEWTRUE, NEWFALSE, EMPTY_TUPLE/LIST/DICT/SET
                         stack.append(consts[op])
@@ -456,7 +451,11 @@ class Walker:
                             target.set(k, v)
                         pos += 1
                     elif op == 0x6A:  # LONG_BINGET
-                        stack.append(memo_get(_U4(buf, pos + 1)[0]))
+                        idx = _U4(buf, pos + 1)[0]
+                        v = memo[idx] if idx < len(memo) else memo_get(idx)
+                        if ga and type(v) is Global:
+                            v.refs += 1
+                        stack.append(v)
                         pos += 5
                     elif op == 0x72:  # LONG_BINPUT
                         memo_put(_U4(buf, pos + 1)[0], stack[-1])
@@ -533,6 +532,7 @@ class Walker:
                         else:
                             g = Global(text(module, "module name"), text(name, "global name"), r.offset(pos))
                         deferred = g.dotted in _GETATTR
+                        ga = ga or deferred
                         imports.append(Import(g.module, g.name, g.offset, "STACK_GLOBAL", deferred,
                                               g if deferred else None))
                         stack[-1] = g
@@ -550,6 +550,7 @@ class Walker:
                         nm, p3 = got
                         g = Global(text(mod, "module name"), text(nm, "global name"), r.offset(pos))
                         deferred = g.dotted in _GETATTR
+                        ga = ga or deferred
                         imports.append(Import(g.module, g.name, g.offset, "GLOBAL", deferred, g if deferred else None))
                         stack.append(g)
                         pos = p3
@@ -826,7 +827,10 @@ class Walker:
                 idx = _pylong(_cstr(line), 10)
                 if type(idx) is not int or idx < 0:
                     raise Corrupt("GET key is not a memo index", offset)
-                stack.append(memo_get(idx))
+                v = memo_get(idx)
+                if type(v) is Global:
+                    v.refs += 1
+                stack.append(v)
             elif op == 0x70:  # PUT
                 idx = _pylong(_cstr(line), 10)
                 if type(idx) is not int:
