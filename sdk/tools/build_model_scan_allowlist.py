@@ -188,6 +188,7 @@ def _vetted(dotted: str, problems: list[str]) -> str | None:
     if not callable(obj):
         problems.append(f"vetted {dotted}: not callable (left out)")
         return None
+    claimed: tuple[object, object]
     if isinstance(obj, type):
         claimed = (obj.__module__, obj.__qualname__)
     else:
