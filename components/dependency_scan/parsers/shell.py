@@ -261,16 +261,19 @@ def _dquote(text: str, i: int, segs: list[Segment]) -> int:
     """Read a double-quoted string starting after its opening quote; return the index after the closing one."""
     n = len(text)
     buf: list[str] = []
+    start = len(segs)
 
     def flush() -> None:
-        # An empty "" still makes a word (an empty argument).
-        segs.append(("lit", "".join(buf), True))
-        buf.clear()
+        if buf:
+            segs.append(("lit", "".join(buf), True))
+            buf.clear()
 
     while i < n:
         c = text[i]
         if c == '"':
             flush()
+            if len(segs) == start:
+                segs.append(("lit", "", True))  # "" is still a word (an empty argument)
             return i + 1
         if c == "\\" and i + 1 < n:
             if text[i + 1] in '$`"\\':
@@ -480,6 +483,8 @@ class _Ctx:
     vars: dict[str, str | None] = field(default_factory=dict)
     exported: dict[str, str | None] = field(default_factory=dict)
     aliases: dict[str, str] = field(default_factory=dict)
+    functions: dict[str, list[_Token]] = field(default_factory=dict)
+    called: set[str] = field(default_factory=set)
     depth: int = 0
     installs: list[PipInstall] = field(default_factory=list)
     unverifiable: list[Unverifiable] = field(default_factory=list)
@@ -610,6 +615,7 @@ def analyze_script(script: str, positional: Sequence[str | None] = ("sh",), *,
     ctx = _Ctx(positional=tuple(positional), vars=dict(env or {}), exported=dict(env or {}))
     try:
         _analyze(script, ctx)
+        _finish_shell(ctx)
     except RecursionError:
         ctx.flag("command line nested too deeply to analyse", script)
     return ShellAnalysis(tuple(ctx.installs), tuple(ctx.unverifiable))
@@ -649,6 +655,72 @@ def _analyze_tokens(script: str, ctx: _Ctx) -> None:
     except ShellSyntaxError as exc:
         ctx.flag(f"shell script does not parse ({exc})", script)
         return
+    _run_tokens(tokens, ctx)
+
+
+def _extract_functions(tokens: list[_Token], ctx: _Ctx) -> list[_Token]:
+    """``name() { body; }`` / ``function name { body; }``: bodies stored in ``ctx``, removed from the stream."""
+    out: list[_Token] = []
+    i = 0
+    n = len(tokens)
+
+    def lit(k: int) -> str | None:
+        if k < n and tokens[k].op is None and len(tokens[k].word) == 1 and tokens[k].word[0][0] == "lit" \
+                and not tokens[k].word[0][2]:
+            return tokens[k].word[0][1]
+        return None
+
+    while i < n:
+        name, j = None, i
+        if lit(i) == "function" and lit(i + 1):
+            name, j = lit(i + 1), i + 2
+            if j + 1 < n and tokens[j].op == "(" and tokens[j + 1].op == ")":
+                j += 2
+        elif lit(i) and _NAME.fullmatch(lit(i) or "") and i + 2 < n and tokens[i + 1].op == "(" \
+                and tokens[i + 2].op == ")" and (not out or out[-1].op is not None):
+            name, j = lit(i), i + 3
+        if name is None:
+            out.append(tokens[i])
+            i += 1
+            continue
+        while j < n and tokens[j].op == "\n":
+            j += 1
+        opener = lit(j) if j < n else None
+        closer = "}" if opener == "{" else None
+        if opener != "{" and not (j < n and tokens[j].op == "("):
+            out.append(tokens[i])  # not a body this parser reads: leave the words to be judged as commands
+            i += 1
+            continue
+        depth, k = 0, j
+        while k < n:
+            if (closer and lit(k) == "{") or (not closer and tokens[k].op == "("):
+                depth += 1
+            elif (closer and lit(k) == "}") or (not closer and tokens[k].op == ")"):
+                depth -= 1
+                if depth == 0:
+                    break
+            k += 1
+        ctx.functions[name] = tokens[j + 1:k]
+        out.append(_Token(op=";"))
+        i = k + 1
+    return out
+
+
+def _finish_shell(ctx: _Ctx) -> None:
+    """Functions a script defines but never calls: judged with unknown arguments (fail closed)."""
+    for name in sorted(set(ctx.functions) - ctx.called):
+        ctx.called.add(name)
+        saved = (ctx.positional, ctx.positional_known)
+        ctx.positional, ctx.positional_known = ctx.positional[:1], False
+        _run_tokens(ctx.functions[name], ctx)
+        ctx.positional, ctx.positional_known = saved
+
+
+def _run_tokens(tokens: list[_Token], ctx: _Ctx) -> None:
+    if ctx.depth > _MAX_DEPTH:
+        ctx.flag("shell functions nested too deeply to analyse", "")
+        return
+    tokens = _extract_functions(tokens, ctx)
     for words, targets, heredocs in _simple_commands(tokens):
         for t in targets:
             _expand(t, ctx)  # a command substitution in a redirection target runs too
@@ -702,7 +774,20 @@ def _analyze_tokens(script: str, ctx: _Ctx) -> None:
                 ctx.aliases[str(fields[0])] = alias_text
             ctx.vars, ctx.exported = saved
             continue
-        _run(fields, ctx, text, stdin_script=stdin_script)
+        if fields and fields[0] in ctx.functions:
+            # A function runs in this shell with its own positional parameters.
+            name = str(fields[0])
+            ctx.called.add(name)
+            saved_pos = (ctx.positional, ctx.positional_known)
+            ctx.positional, ctx.positional_known = (ctx.positional[0], *fields[1:]), True
+            ctx.depth += 1
+            try:
+                _run_tokens(ctx.functions[name], ctx)
+            finally:
+                ctx.depth -= 1
+                ctx.positional, ctx.positional_known = saved_pos
+        else:
+            _run(fields, ctx, text, stdin_script=stdin_script)
         if fields and fields[0] in _DECLARE:
             for w in cmd_words[1:]:
                 if w and w[0][0] == "lit" and (m := _ASSIGN.match(w[0][1])):
@@ -872,7 +957,9 @@ def _run(argv: list[str | None], ctx: _Ctx, text: str, *, stdin_script: str | No
                 if script is None:
                     ctx.flag(f"{name} -c with a command only known at run time", text)
                 else:
-                    _analyze(script, ctx.child((name,)))
+                    child = ctx.child((name,))
+                    _analyze(script, child)
+                    _finish_shell(child)
                 return
         return
     if name == "busybox":
@@ -989,12 +1076,16 @@ def _run_shell(args: list[str | None], ctx: _Ctx, text: str, prog: str, stdin_sc
             ctx.flag("sh -c with a script only known at run time", text)
             return
         positional = tuple(rest[1:]) if len(rest) > 1 else (prog,)
-        _analyze(script, ctx.child(positional))
+        child = ctx.child(positional)
+        _analyze(script, child)
+        _finish_shell(child)
         return
     if rest:
         return  # `sh file.sh`: a script inside the image, part of the image's own review
     if stdin_script is not None:
-        _analyze(stdin_script, ctx.child((prog,)))
+        child = ctx.child((prog,))
+        _analyze(stdin_script, child)
+        _finish_shell(child)
         return
     ctx.flag("a shell reads its commands from standard input (a pipe or redirection): they can be a pip install",
              text)

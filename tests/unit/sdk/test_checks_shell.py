@@ -109,6 +109,11 @@ def test_text_that_only_mentions_pip_is_not_an_install(argv):
     assert checks.RUNTIME_INSTALL not in found and checks.RUNTIME_UNVERIFIABLE not in found
 
 
+def test_a_function_never_called_is_still_judged():
+    data = _by_id(["sh", "-c", 'setup() { pip install "$1"; }'])[checks.RUNTIME_INSTALL]
+    assert data["requirements"] == [] and data["unresolved"]
+
+
 def test_kfp_concat_and_if_present_arguments_are_expanded_as_the_launcher_does():
     concat = '{"Concat": ["pip ", "install evil"]}'
     if_present = '{"IfPresent": {"InputName": "q", "Then": ["pip", "install", "other"], "Else": ["true"]}}'
@@ -173,6 +178,10 @@ SHELL_CASES = [
     ["sh", "-c", "f=z; pip install \"${f}\" \\\n  --no-deps w"],
     ["sh", "-c", "alias p='pip install'\np al 'i as'"],
     ["sh", "-c", "export X=$(pip install sub); pip install sub; pip install sub"],
+    ["sh", "-c", 'f() { pip install "$@"; }; f fn1 "fn 2"; f'],  # functions get their own "$@"
+    ["bash", "-c", 'function g { pip install "$1"; }\ng gx ignored'],
+    ["sh", "-c", 'pip install "$@" last'],  # "$@" of no arguments is no word at all
+
     ["sh", "-c", 'set -- s1 "s 2"; shift; pip install "$@" s3', "sh", "ignored"],
     ["sh", "-c", "export PATH=$PATH:/nowhere R=ex; sh -c 'pip install $R'"],
 ]
