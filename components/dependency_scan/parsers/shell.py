@@ -17,7 +17,8 @@ options before ``install`` (``pip -q install``), abbreviated long options as
 pip's optparse accepts them, wrappers (``env``, ``exec``, ``command``,
 ``nohup``, ``timeout``, ``sudo``, ``su -c``, ``xargs``, ``busybox``, and any
 unknown program handed a pip command line), ``uv pip install``, aliases,
-bash brace expansion, ``set --``/``shift``, and KFP's ``Concat``/``IfPresent``
+shell functions (run with their own ``"$@"``; one never called is judged with
+unknown arguments), bash brace expansion, ``set --``/``shift``, and KFP's ``Concat``/``IfPresent``
 arguments (:func:`analyze_executor`, every alternative). Where the parser
 cannot know what runs (the command name comes from an expansion, a command
 substitution or a glob, ``eval`` of one, a shell or Python reading its
@@ -26,8 +27,7 @@ program from stdin, a KFP placeholder pasted into a script, code given to
 finding, never clean.
 
 Not covered: a pip binary renamed or linked under another name inside the
-image, shell functions shadowing commands, ``source``/``.`` of a file in the
-image, and installers other than pip/uv (``conda``, ``apt-get``, ``uvx``).
+image, ``source``/``.`` of a file in the image, and installers other than pip/uv (``conda``, ``apt-get``, ``uvx``).
 
 Control flow is not evaluated: every simple command in a script counts, as if
 every branch ran (fail closed).
