@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import pkgutil
 import sys
 import traceback
@@ -64,10 +65,49 @@ def _configure_logging(debug: bool) -> None:
     logging.getLogger("kfp_gates").setLevel(logging.DEBUG if debug else logging.INFO)
 
 
+# What a shell reports for a process killed by SIGPIPE: the reader closed the pipe before the output ended.
+EXIT_BROKEN_PIPE = 141
+
+
+def _deepest_parser(parser: argparse.ArgumentParser, argv: Sequence[str]) -> argparse.ArgumentParser:
+    """The (sub)parser of the command named in ``argv``, e.g. ``secret fetch``, for usage messages."""
+    current = parser
+    for word in argv:
+        subs = [a for a in current._actions if isinstance(a, argparse._SubParsersAction)]
+        if subs and word in subs[0].choices:
+            current = subs[0].choices[word]
+    return current
+
+
+def _parse(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> argparse.Namespace:
+    """Parse ``argv``; an unknown flag is reported with the usage of the subcommand it was given to."""
+    words = list(sys.argv[1:] if argv is None else argv)
+    args, extras = parser.parse_known_args(words)
+    if extras:
+        # argparse would print the top-level usage; the subcommand's is the one that helps.
+        _deepest_parser(parser, words).error(f"unrecognized arguments: {' '.join(extras)}")
+    return args
+
+
+def _quiet_broken_pipe() -> int:
+    """The reader of our output went away (``kfp-gates policy schema | head``): stop quietly, as other CLIs do.
+
+    Further writes (including the interpreter's final flush) go to /dev/null. The
+    exit code is not 0: the output was not delivered whole, so nothing may read it as a pass.
+    """
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):
+        pass
+    return EXIT_BROKEN_PIPE
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the CLI and return its exit code (the console script exits with it)."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = _parse(parser, argv)
     if not getattr(args, "func", None):
         parser.print_help(sys.stderr)
         return 2
@@ -75,6 +115,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         apply_env_defaults(args)
         code = int(args.func(args))
+        sys.stdout.flush()  # here, not at exit: a closed pipe is then handled below
+    except BrokenPipeError:
+        code = _quiet_broken_pipe()
     except KfpGatesError as exc:
         if args.debug:
             sys.stderr.write(redact.redact("".join(traceback.format_exception(exc))))

@@ -75,7 +75,10 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="request parameter for a dynamic secret (makes it a POST); repeatable",
     )
     s.add_argument("--wrap-ttl", metavar="DURATION", help="wrapping-token TTL (default: the policy's wrap_ttl)")
-    s.add_argument("--token-out", metavar="FILE", help="write the wrapping token to FILE (0600) instead of stdout")
+    s.add_argument(
+        "-o", "--output", "--token-out", dest="token_out", metavar="FILE",
+        help="write the wrapping token to FILE: created 0600, never over an existing file or link (default: stdout)",
+    )
     s.add_argument("--run-id", help="record a dynamic secret's lease for this pipeline run (for revoke)")
     s.add_argument(
         "--lease-registry",

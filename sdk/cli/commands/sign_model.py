@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from typing import TYPE_CHECKING
 
@@ -54,6 +55,7 @@ def register(sub: argparse._SubParsersAction) -> None:
         "--certificate-chain", metavar="PEM", action="append", default=[], help="with --certificate: intermediates"
     )
     p.add_argument("--signature", metavar="OUT", help="where to write the signature (default: MODEL.sig)")
+    p.add_argument("--force", action="store_true", help="replace an existing signature file (refused otherwise)")
     p.add_argument(
         "--ignore-path",
         metavar="P",
@@ -129,6 +131,16 @@ def run(args: argparse.Namespace) -> int:
     check_exists(args.model, "model", "MODEL")
     for f in args.gate_result:
         check_exists(f, "gate result file", "--gate-result")
+    from kfp_gates.components.common.errors import ConfigError
+    from kfp_gates.components.model_signing.sign import default_signature_path
+
+    out = args.signature or str(default_signature_path(args.model))
+    if os.path.lexists(out) and not args.force:
+        # A signature is evidence: replacing one silently can destroy the record of what was signed before.
+        raise ConfigError(
+            "a signature file already exists", where=out,
+            hint="pass --force to replace it, or --signature to write the new one elsewhere",
+        )
     config = HashingConfig(
         method=args.hashing or section.hashing,  # type: ignore[attr-defined]
         shard_size=args.shard_size or section.shard_size,  # type: ignore[attr-defined]

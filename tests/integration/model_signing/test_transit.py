@@ -147,7 +147,7 @@ def test_cli_transit_sign_and_verify(transit, cli, tmp_path) -> None:
     (model / "weights.bin").write_bytes(b"swapped")
     r = cli("verify-model", str(model), "--signature", str(sig), *common, env={"VAULT_TOKEN": token})
     assert r.code == 1 and "weights.bin" in r.out
-    r = cli("sign-model", str(model), *common, env={"VAULT_TOKEN": "s.wrongtoken0000000000000000"})
+    r = cli("sign-model", str(model), *common, "--force", env={"VAULT_TOKEN": "s.wrongtoken0000000000000000"})
     assert r.code == 2 and "denied" in r.err
 
 
@@ -160,7 +160,7 @@ def test_stopped_vault_is_exit_3(openbao_factory, cli, tmp_path) -> None:
     env = {"VAULT_TOKEN": server.root_token}
     assert cli("sign-model", str(model), "--vault-transit", "k", "--vault-addr", server.addr, env=env).code == 0
     admin.sys.seal()
-    r = cli("sign-model", str(model), "--vault-transit", "k", "--vault-addr", server.addr, env=env)
+    r = cli("sign-model", str(model), "--vault-transit", "k", "--vault-addr", server.addr, "--force", env=env)
     assert r.code == 3, r
     server.stop()
     r = cli(
@@ -287,6 +287,7 @@ def test_cli_transit_with_kubernetes_auth(transit, cli, tmp_path) -> None:
             k8s,
             "--vault-k8s-jwt-file",
             str(jwt),
+            "--force",
         )
         r = cli(*args)
         assert r.code == 0, r
