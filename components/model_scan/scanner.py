@@ -771,8 +771,11 @@ class ModelScanner:
                     # claim (a pickle header, a compressed stream, a zip) is scanned as that format below.
                     rep = FileReport(where.path, inner.member, "pytorch-storage", info.file_size)
                     self.report.files.append(rep)
-                    reader = Reader(fh=_Counting(_Prepend(head, member), self), size=None)
-                    self._scan_headerless(inner, Format.UNKNOWN, reader, rep, quiet=True)
+                    if _reads_as_pickle(head):
+                        reader = Reader(fh=_Counting(_Prepend(head, member), self), size=None)
+                        self._scan_headerless(inner, Format.UNKNOWN, reader, rep, quiet=True)
+                    else:
+                        self._budget -= info.file_size  # refused by pickle within its first bytes: data
                     return
                 counted = _Counting(_Prepend(head, member), self)
                 if info.file_size <= IN_MEMORY_MAX:
@@ -962,6 +965,20 @@ def _escapes(name: str, link: str) -> bool:
         elif part not in ("", "."):
             depth += 1
     return False
+
+
+def _reads_as_pickle(head: bytes) -> bool:
+    """False when ``pickle.load`` refuses ``head`` before any import or call (raw numbers almost always are)."""
+    if not head or head[0] not in formats.OPCODES:
+        return False
+    probe = Walker(Reader.from_bytes(head), joblib=False)
+    try:
+        probe.walk()
+    except Truncated:
+        return True  # still valid where the head ends: the whole member is walked
+    except StreamError:
+        return any(s.calls or s.imports for s in probe.streams)
+    return True
 
 
 def _raw_storage(fmt: Format, head: bytes) -> bool:

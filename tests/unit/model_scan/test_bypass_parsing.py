@@ -175,3 +175,13 @@ def test_walker_reads_long_operands_without_rejecting_them() -> None:
     w = Walker(Reader.from_bytes(b"S'" + b"x" * (3 << 20) + b"'\n."))
     w.walk()
     assert w.streams[0].end == 3 * (1 << 20) + 5
+
+
+def test_generated_allowlist_is_not_stale() -> None:
+    """The data file is what the tool generates from the installed (pinned) versions: `make model-scan-allowlist`."""
+    import subprocess
+    import sys
+
+    proc = subprocess.run([sys.executable, "-m", "kfp_gates.sdk.tools.build_model_scan_allowlist", "--check"],
+                          capture_output=True, text=True, timeout=600, check=False)
+    assert proc.returncode == 0, proc.stderr[-2000:]
