@@ -4,6 +4,10 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 PIP    := $(BIN)/python -m pip --disable-pip-version-check -q
+# pip warns once per package about every configured index location that does not hold it (a machine's
+# global pip config can list several): drop exactly those lines, keep every other message and pip's status.
+SHELL  := /bin/bash
+QUIET_PIP := 2>&1 | { grep -v "^WARNING: Location '.*' is ignored: it is neither a file nor a directory\.$$" || true; }
 # Reinstall whenever the dependency inputs change.
 STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml setup.py constraints.txt 2>/dev/null | sha256sum | cut -c1-16)
 
@@ -22,7 +26,7 @@ sysdeps:
 
 $(STAMP): pyproject.toml setup.py constraints.txt
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(PIP) install -c constraints.txt -e '.[test,lint]'
+	set -o pipefail; $(PIP) install -c constraints.txt -e '.[test,lint]' $(QUIET_PIP)
 	@rm -f $(VENV)/.installed-*
 	@touch $@
 
