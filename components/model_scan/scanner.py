@@ -989,8 +989,8 @@ def _raw_storage(fmt: Format, head: bytes) -> bool:
     Containers that a chance match cannot produce - a zip, a tar, a compressed stream that really
     decompresses - are scanned as what they are.
     """
-    if fmt in (Format.ZIP, Format.TAR):
-        return False
+    if fmt in (Format.ZIP, Format.TAR, Format.NPY, Format.HDF5, Format.LZ4):
+        return False  # magic numbers of 4+ bytes: a chance match is negligible, and each of these can hold code
     if fmt.compressed:
         try:
             formats.probe_decompress(fmt, head)

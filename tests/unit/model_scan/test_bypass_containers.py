@@ -34,7 +34,14 @@ def _nested_zip() -> bytes:
     return _zip({"evil.pkl": SYSTEM_TRUE_P4})
 
 
+def _object_npy() -> bytes:
+    header = b"{'descr': '|O', 'fortran_order': False, 'shape': (1,), }"
+    header += b" " * (117 - len(header)) + b"\n"
+    return b"\x93NUMPY\x01\x00" + len(header).to_bytes(2, "little") + header + SYSTEM_TRUE_P4
+
+
 MEMBERS = {
+    "numpy object array": (_object_npy(), "import io, numpy\nnumpy.load(io.BytesIO(data), allow_pickle=True)"),
     "protocol-0 pickle": (SYSTEM_TRUE_P0, "pickle.loads(data)"),
     "gzip stream": (gzip.compress(SYSTEM_TRUE_P4), "import gzip\npickle.loads(gzip.decompress(data))"),
     "nested zip": (_nested_zip(), "import io\npickle.loads(zipfile.ZipFile(io.BytesIO(data)).read('evil.pkl'))"),
