@@ -7,13 +7,15 @@ NOT RUN, never as passed.
 
 from __future__ import annotations
 
+import argparse
+import re
+import shutil
 import sys
-import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from kfp_gates.components.common.formats import render_table
+from kfp_gates.components.common.formats import render_html, render_table
 from kfp_gates.components.common.policy import GATES, GatePolicy
 from kfp_gates.components.common.result import GateResult
 
@@ -45,24 +47,38 @@ def _steps() -> list[DemoStep]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m kfp_gates.pipelines.demo")
+    parser.add_argument("--out", type=Path, default=Path("demo-out"),
+                        help="where the demo's inputs, results and reports are kept (default: ./demo-out)")
+    args = parser.parse_args(argv)
     policy = GatePolicy.load(SAMPLES / "policy.yaml")
-    print(f"kfp-gates demo: policy {SAMPLES / 'policy.yaml'} (tier {policy.tier})\n")
+    print(f"kfp-gates demo: policy {SAMPLES / 'policy.yaml'} (tier {policy.tier})\n", flush=True)
     steps = _steps()
     mismatches = 0
-    with tempfile.TemporaryDirectory(prefix="kfp-gates-demo-") as tmp:
-        for step in steps:
-            result = step.run(policy, Path(tmp))
-            print(f"== {step.title} (expected: {step.expect})")
-            sys.stdout.write(render_table([result], color=sys.stdout.isatty()))
-            if result.decision.value != step.expect:
-                mismatches += 1
-                print(f"!! unexpected verdict {result.decision.value}, expected {step.expect}")
-            print()
+    # Kept after the run (not a temp dir): the findings name files under it, and the reports are there to open.
+    out = args.out.resolve()
+    shutil.rmtree(out, ignore_errors=True)
+    work = out / "work"
+    work.mkdir(parents=True)
+    for n, step in enumerate(steps, 1):
+        # The heading first, flushed: a step's own child processes write to the same stdout.
+        print(f"== {step.title} (expected: {step.expect})", flush=True)
+        result = step.run(policy, work)
+        report = out / "reports" / f"{n:02d}-{re.sub(r'[^a-z0-9]+', '-', step.title.lower()).strip('-')[:60]}"
+        report.mkdir(parents=True)
+        (report / "result.json").write_text(result.to_json(), encoding="utf-8")
+        (report / "report.html").write_text(render_html([result], title=step.title), encoding="utf-8")
+        sys.stdout.write(render_table([result], color=sys.stdout.isatty()))
+        if result.decision.value != step.expect:
+            mismatches += 1
+            print(f"!! unexpected verdict {result.decision.value}, expected {step.expect}")
+        print(flush=True)
     done = {s.gate for s in steps}
     for gate in GATES:
         if gate not in done:
             print(f"NOT RUN  {gate}: not implemented yet")
     print(f"\n{len(steps)} gate run(s), {mismatches} unexpected verdict(s)")
+    print(f"results and HTML reports: {out / 'reports'}/<step>/result.json, report.html")
     return 1 if mismatches else 0
 
 
