@@ -36,6 +36,7 @@ from typing import Any, Literal, NamedTuple
 
 from kfp_gates.components.common.digest import MODEL_DIGEST_EXCLUDES, ManifestEntry, manifest_digest
 from kfp_gates.components.common.errors import ConfigError, InputNotFoundError, UnsafeInputError
+from kfp_gates.components.model_signing import _direct_io
 
 Method = Literal["auto", "files", "shards"]
 HashType = Literal["sha256"]
@@ -48,6 +49,8 @@ AUTO_SHARD_THRESHOLD = 512 << 20
 _BUF = 4 << 20  # per-worker read buffer (small files)
 _WINDOW = 16 << 20  # per-worker mapped window (large ranges)
 _MMAP_MIN = 4 << 20  # ranges from this size are mapped, not copied
+# Ranges from this size are read with O_DIRECT (_direct_io), where the filesystem allows it.
+_DIRECT_MIN = 1 << 62
 _MAP_POPULATE = getattr(mmap, "MAP_POPULATE", 0)
 _USE_MMAP = hasattr(os, "posix_fadvise")  # Linux and the BSDs; elsewhere plain reads
 _BATCH_BYTES = 32 << 20  # files are grouped into pool tasks of about this many bytes
@@ -281,6 +284,8 @@ def _hash_range(path: str, start: int, length: int, hash_type: str, local: _Read
             hint="a file that cannot be read cannot be verified",
         ) from None
     try:
+        if length >= _DIRECT_MIN and _direct_io.hash_direct(fd, start, length, h, progress, lambda: _shrank(path)):
+            return h.hexdigest()
         if length >= _MMAP_MIN and _USE_MMAP:
             _hash_mapped(fd, start, length, h, progress, path)
             return h.hexdigest()
