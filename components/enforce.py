@@ -7,12 +7,24 @@ other value, including an empty or garbled one, blocks (fail closed).
 """
 
 # No `from __future__ import annotations`: KFP reads the real annotations.
+from kfp.dsl import Artifact, Input
+
 from ._component import gate_component
 
 
 @gate_component
-def enforce_verdict(gate: str, verdict: str) -> None:
-    """Fail this task (and so the pipeline) unless ``verdict`` is 'pass' or 'warn'."""
-    if verdict not in ("pass", "warn"):
-        raise RuntimeError(f"kfp-gates: gate {gate!r} blocked the pipeline (verdict {verdict!r})")
+def enforce_verdict(gate: str, verdict: str, result: Input[Artifact] = None) -> None:  # type: ignore[assignment]
+    """Fail this task (and so the pipeline) unless ``verdict`` is 'pass' or 'warn'.
+
+    Pass the gate's ``result`` artifact too and the error names the gate's top
+    findings (the KFP UI shows it first), and a verdict that is not that
+    result's decision blocks.
+    """
+    from kfp_gates.components.common.enforcement import enforce
+    from kfp_gates.components.common.errors import GateBlocked
+
+    try:
+        enforce(gate, verdict, result.path if result is not None else None)
+    except GateBlocked as exc:
+        raise RuntimeError(f"kfp-gates: {exc.message}") from None
     print(f"kfp-gates: gate {gate!r} verdict {verdict}: continuing")

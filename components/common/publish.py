@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping, MutableMapping
 from pathlib import Path
 from typing import Any, Protocol
 
+from .enforcement import log_summary
 from .formats import render_html, render_markdown
 from .result import GateResult
 from .severity import Decision
@@ -65,8 +66,9 @@ def publish(
       raised before anything is written).
     * ``result_metadata``, when given (the result artifact's ``metadata``),
       gets ``decision`` and ``subject_sha256``.
-    * One line ``kfp-gates: <gate> verdict <verdict> for sha256:<digest>`` is
-      printed to stdout.
+    * The task log's summary (:func:`~.enforcement.log_summary`) is printed to
+      stdout: ``kfp-gates: <gate> verdict <verdict> for <name> sha256:<digest>
+      (<counts>)``, the top findings with their ids, and where the reports are.
 
     The return value is ``result.decision.value``: ``pass``, ``warn`` or ``fail``.
     """
@@ -94,9 +96,9 @@ def publish(
         result_metadata["subject_sha256"] = result.subject.sha256 or ""
 
     verdict = result.decision.value
-    subject = result.subject
-    about = f"sha256:{subject.sha256}" if subject.known else f"{subject.name} (not read: no digest)"
-    print(f"kfp-gates: {result.gate} verdict {verdict} for {about}", flush=True)
+    # The task log is where a blocked run is read first: the verdict, top findings and where the reports are.
+    reports = {"result": result_path, "html report": html_path, "markdown report": markdown_path}
+    print(log_summary(result, reports), end="", flush=True)
     return verdict
 
 

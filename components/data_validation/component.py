@@ -7,7 +7,7 @@ the reports are published even when the data fails. It returns the verdict
 verdict) then stops the pipeline before training starts::
 
     check = validate_data(dataset=prep.outputs["dataset"], suite=Path("suite.json").read_text())
-    gate = enforce_verdict(gate="data_validation", verdict=check.output)
+    gate = enforce_verdict(gate="data_validation", verdict=check.outputs["Output"], result=check.outputs["result"])
     train(...).after(gate)
 
 A suite or option that is invalid fails the task itself (fail closed): there

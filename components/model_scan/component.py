@@ -8,7 +8,7 @@ for a blocked model. It returns the verdict (``pass`` | ``warn`` | ``fail``);
 before the model is registered or served::
 
     scan = scan_model(model=train.outputs["model"])
-    gate = enforce_verdict(gate="model_scan", verdict=scan.output)
+    gate = enforce_verdict(gate="model_scan", verdict=scan.outputs["Output"], result=scan.outputs["result"])
     register(model=train.outputs["model"]).after(gate)
 
 An invalid policy or allow entry, or a missing model, fails the task itself

@@ -55,7 +55,12 @@ def test_writes_result_reports_metrics_and_returns_verdict(tmp_path, capsys):
     assert all(isinstance(v, float) for _, v in sink.logged)
     assert meta == {"decision": "fail", "subject_sha256": r.subject.sha256}
     out = capsys.readouterr().out
-    assert out == f"kfp-gates: model_scan verdict fail for sha256:{r.subject.sha256}\n"
+    first, *rest = out.splitlines()
+    assert first.startswith("kfp-gates: model_scan verdict fail for ") and f"sha256:{r.subject.sha256}" in first
+    # the top findings, most severe first, with their ids, then where the reports went
+    ids = [line.split()[1].rstrip(":") for line in rest if line.startswith("  ") and ":" in line.split()[1]]
+    assert ids[0] == "KFPG-PICKLE-DANGEROUS" and "PYSEC-2024-1" in ids
+    assert f"  result: {tmp_path / 'result'}" in rest
 
 
 def test_pass_is_not_blocked_and_waived_findings_are_not_counted(tmp_path):
