@@ -131,6 +131,10 @@ def _hook(event: str, args: tuple) -> None:
         return
     if event == "pickle.find_class":
         _State.found.append(f"{args[0]}.{args[1]}")
+        if args[0] in ("__main__", "_worker") or str(args[0]).endswith("._worker"):
+            _record("reach-into-the-worker", args)  # e.g. to disarm the hook: never a model's business
+    elif event == "object.__setattr__" and args[0] is _State:
+        _record("reach-into-the-worker", args[1:2])
     elif event in DANGEROUS_EVENTS or event.startswith(("socket.", "os.exec", "os.spawn", "os.posix_spawn")):
         _record(event, args)
     elif event == "import":

@@ -20,10 +20,11 @@ import random
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from .cases import Case, Mutator, find_aliases, materialize, seeds
+from .cases import PAYLOADS, Case, Mutator, find_aliases, materialize, seeds
+from .pickles import Encoder, join, parse
 from .sandbox import LoadResult, SandboxedLoader
 
 REGRESSIONS = Path(__file__).with_name("regressions")
@@ -175,14 +176,53 @@ class Fuzzer:
             return None
         st.dangerous += 1
         st.scanned += 1
-        decisions, findings = self.scanner.judge(data, suffix)
-        if not passes(decisions):
+        found = self._verdict(case, data, load)
+        if found is None:
             return None
-        found = Bypass(classify(case, load, findings), case, data, load, decisions, findings)
         best = self.bypasses.get(found.cls)
         if best is None or len(data) < len(best.data):
             self.bypasses[found.cls] = found
         return found
+
+    def _verdict(self, case: Case, data: bytes, load: LoadResult) -> Bypass | None:
+        decisions, findings = self.scanner.judge(data, case.loader()[1])
+        if not passes(decisions):
+            return None
+        return Bypass(classify(case, load, findings), case, data, load, decisions, findings)
+
+    def _check(self, case: Case) -> Bypass | None:
+        """``case`` as a bypass when it still is one (no stats, no pool)."""
+        try:
+            data = materialize(case)
+        except Exception:  # noqa: BLE001
+            return None
+        load = self.loader.load(data, *case.loader())
+        return self._verdict(case, data, load) if load.dangerous else None
+
+    def minimize(self, bypass: Bypass, attempts: int = 400) -> Bypass:
+        """A smaller input of the same class: a plain payload in the same container, then ops deleted one by one."""
+        best = bypass
+        for name, expr in PAYLOADS.items():  # the simplest payload that still gets through, if any does
+            for protocol in (0, 2, 4):
+                core = Encoder(random.Random(0), protocol, memo=False).stream(expr, frame=False)
+                cand = self._check(replace(best.case, core=core, expr=expr, protocol=protocol,
+                                           history=(*bypass.case.history, f"minimized:{name}")))  # fmt: skip
+                attempts -= 1
+                if cand is not None and cand.cls == bypass.cls and len(cand.data) < len(best.data):
+                    best = cand
+        try:
+            ops = parse(best.case.core)
+        except Exception:  # noqa: BLE001 - not a parsable stream: keep it as it is
+            return best
+        i = len(ops) - 2
+        while i >= 1 and attempts > 0:
+            trial = ops[:i] + ops[i + 1 :]
+            cand = self._check(replace(best.case, core=join(trial), expr=None))
+            attempts -= 1
+            if cand is not None and cand.cls == bypass.cls:
+                best, ops = cand, trial
+            i -= 1
+        return best
 
     def _pick(self) -> Case:
         """A pool entry, drawn per container first so that rare containers (keras, tar) get their share."""
@@ -232,17 +272,18 @@ def main(argv: list[str] | None = None) -> int:
         with SandboxedLoader() as loader:
             fz = Fuzzer(seed, loader, scanner)
             stats = fz.run(args.seconds)
+            print(f"fuzz: start-up {stats.startup:.1f}s; {stats.inputs} inputs in {stats.seconds:.1f}s = "
+                  f"{stats.rate:.0f}/s; {stats.dangerous} made the loader raise a dangerous event; "
+                  f"{stats.crashes} worker crashes; pool {stats.pool}; "
+                  f"by container {json.dumps(stats.by_container, sort_keys=True)}", flush=True)  # fmt: skip
+            for found in fz.bypasses.values():
+                bp = fz.minimize(found)
+                where = save(bp) if args.save else None
+                print(f"BYPASS {bp.cls}: {bp.case.container} {list(bp.case.layout)} {len(bp.data)} bytes "
+                      f"events={sorted({e[0] for e in bp.load.events})} decisions={bp.decisions} "
+                      f"history={list(bp.case.history)[-3:]}" + (f" -> {where}" if where else ""))  # fmt: skip
     finally:
         scanner.close()
-    print(f"fuzz: start-up {stats.startup:.1f}s; {stats.inputs} inputs in {stats.seconds:.1f}s = "
-          f"{stats.rate:.0f}/s; {stats.dangerous} made the loader raise a dangerous event; "
-          f"{stats.crashes} worker crashes; pool {stats.pool}; "
-          f"by container {json.dumps(stats.by_container, sort_keys=True)}")
-    for bp in fz.bypasses.values():
-        where = save(bp) if args.save else None
-        print(f"BYPASS {bp.cls}: {bp.case.container} {list(bp.case.layout)} {len(bp.data)} bytes "
-              f"events={sorted({e[0] for e in bp.load.events})} decisions={bp.decisions} "
-              f"history={list(bp.case.history)[-4:]}" + (f" -> {where}" if where else ""))  # fmt: skip
     return 1 if fz.bypasses else 0
 
 

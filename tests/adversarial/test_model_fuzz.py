@@ -26,11 +26,7 @@ pytestmark = pytest.mark.fuzz
 # Bypass classes another engineer is fixing in components/model_scan right now (issue 17). A
 # regression case of such a class is a strict xfail: the day the fix lands it passes, the strict
 # xfail fails, and the entry must go. Keep this empty otherwise.
-IN_FIX: dict[str, str] = {
-    "zip-storage-by-name": "issue 17 class 6, being fixed in components/model_scan: an .npy member under "
-    "<prefix>data/ beside <prefix>data.pkl is taken for raw tensor storage, so the pickle after its header is "
-    "never scanned; numpy.load(allow_pickle=True) runs it",
-}
+IN_FIX: dict[str, str] = {}
 SHORT_BUDGET = float(os.environ.get("FUZZ_TEST_SECONDS", "25"))
 SHORT_SEED = int(os.environ.get("FUZZ_TEST_SEED", "17"))
 
@@ -87,11 +83,17 @@ def test_the_worker_survives_a_crashing_load(loader: SandboxedLoader) -> None:
     assert not loader.load(b"N.", "pickle", ".pkl").crashed
 
 
+def test_a_payload_cannot_disarm_the_oracle(loader: SandboxedLoader) -> None:
+    disarm = b"cbuiltins\nsetattr\n(c__main__\n_State\nS'armed'\nI00\ntR0cos\nsystem\n(S'true'\ntR."
+    result = loader.load(disarm, "pickle", ".pkl")
+    assert [e[0] for e in result.events] == ["reach-into-the-worker"], result
+
+
 def test_differential_fuzz_finds_no_bypass(loader: SandboxedLoader, scanner: Scanner) -> None:
     fuzzer = Fuzzer(SHORT_SEED, loader, scanner)
     stats = fuzzer.run(SHORT_BUDGET)
     assert stats.inputs > 500 and stats.dangerous > 100, stats  # the fuzzer explored, the oracle fired
-    kept = {cls: save(b, new_class_only=True) for cls, b in fuzzer.bypasses.items()}
+    kept = {cls: save(fuzzer.minimize(b), new_class_only=True) for cls, b in fuzzer.bypasses.items()}
     unknown = {cls: str(path) for cls, path in kept.items() if cls not in IN_FIX}
     assert not unknown, f"loader ran a payload the scanner passed (kept as regression cases): {unknown}"
     if kept:

@@ -249,12 +249,6 @@ def test_every_install_the_shell_runs_is_reported(installs: list[tuple[dict, lis
     assert not missed, f"{len(missed)} of {len(installs)} installs not reported:\n" + "\n".join(missed[:20])
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="shell functions: in `f() { pip install \"$@\"; }; f evil` the parser takes \"$@\" from the "
-    "script's own positional parameters, so it reports requirement '' instead of what f passes "
-    "(components/dependency_scan/parsers/shell.py, owned by the shell-parser engineer)",
-)
 def test_reported_requirements_are_what_pip_received(installs: list[tuple[dict, list[str], dict]]) -> None:
     """The requirement words the finding names are those pip received (the dependency scan checks them)."""
     wrong = []
