@@ -1,13 +1,16 @@
-"""CVSS base scores from vectors (v3.0/v3.1 and v2), per the FIRST specifications.
+"""CVSS base scores from vectors, per the FIRST specifications.
 
-CVSS v4 scores need the specification's lookup tables; a v4-only advisory
-falls back to the database's qualitative severity (see :func:`advisory_severity`).
+v3.0/v3.1 and v2 are computed here (short formulas). v4.0 scores come from the
+specification's macro-vector lookup tables, which are not worth re-typing: they
+are computed by the maintained ``cvss`` library (Red Hat Product Security),
+imported only when an advisory carries a v4 vector.
 """
 
 from __future__ import annotations
 
 import math
 
+from kfp_gates.components.common.errors import ConfigError
 from kfp_gates.components.common.severity import Severity
 
 from .model import Advisory
@@ -90,9 +93,34 @@ def cvss2_base_score(vector: str) -> float:
     return round(((0.6 * impact) + (0.4 * exploitability) - 1.5) * f, 1)
 
 
-def score(kind: str, vector: str) -> float | None:
-    """Base score for an OSV ``severity`` entry, None when it cannot be computed (v4, garbage)."""
+def cvss4_base_score(vector: str) -> float:
+    """Base score of a ``CVSS:4.0/...`` vector, computed by the ``cvss`` library.
+
+    Raises ValueError on a malformed vector, and :class:`ConfigError` when the
+    ``cvss`` package (a declared dependency of kfp-gates) is not installed: a
+    v4-only advisory must not silently lose its score.
+    """
+    if not vector.strip().startswith("CVSS:4"):
+        raise ValueError(f"not a CVSS v4 vector: {vector!r}")
     try:
+        from cvss import CVSS4
+        from cvss.exceptions import CVSSError
+    except ImportError:  # pragma: no cover - declared dependency
+        raise ConfigError(
+            "scoring a CVSS v4 advisory needs the 'cvss' package, which is not installed",
+            hint="pip install 'cvss>=3.2,<4' (a dependency of kfp-gates; reinstall kfp-gates)",
+        ) from None
+    try:
+        return float(CVSS4(vector.strip()).base_score)
+    except CVSSError as exc:
+        raise ValueError(f"invalid CVSS v4 vector {vector!r}: {exc}") from None
+
+
+def score(kind: str, vector: str) -> float | None:
+    """Base score for an OSV ``severity`` entry, None when it cannot be computed (garbage, unknown kind)."""
+    try:
+        if kind == "CVSS_V4" or vector.startswith("CVSS:4"):
+            return cvss4_base_score(vector)
         if kind == "CVSS_V3" or vector.startswith("CVSS:3"):
             return cvss3_base_score(vector)
         if kind == "CVSS_V2":
