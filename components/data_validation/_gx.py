@@ -10,6 +10,7 @@ must not switch analytics back on inside a security gate.
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 import threading
@@ -39,9 +40,29 @@ def disable_network_features() -> None:
         os.environ.pop(name, None)
 
 
+# Loggers whose INFO/DEBUG records are noise in a gate's log: GX logs ~200 "Skipping registering function"
+# lines at import, and the KFP executor logs at INFO. Warnings and errors still show.
+_NOISY_LOGGERS = ("great_expectations", "py4j", "pyspark")
+
+
+def quiet_third_party_logs() -> None:
+    """Keep GX/Spark chatter out of the task log, so the gate's own summary is what a person reads.
+
+    Only loggers that nobody configured are raised to WARNING; ``--debug`` /
+    ``KFP_GATES_DEBUG=1`` leaves them alone.
+    """
+    if os.environ.get("KFP_GATES_DEBUG") == "1":
+        return
+    for name in _NOISY_LOGGERS:
+        log = logging.getLogger(name)
+        if log.level == logging.NOTSET:
+            log.setLevel(logging.WARNING)
+
+
 def import_gx() -> ModuleType:
     """Import ``great_expectations`` with analytics and cloud access off. Idempotent."""
     disable_network_features()
+    quiet_third_party_logs()
     if "great_expectations" in sys.modules:
         return sys.modules["great_expectations"]
     main = sys.modules.get("__main__")
