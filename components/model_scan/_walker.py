@@ -935,6 +935,23 @@ def _long_operand(op: int, first: bytes, last: bytes, stack: list[Any], res: Str
         stack.append(ANY)
 
 
+# Reconstructors that load a nested pickle from their byte-string argument: the bytes are scanned too.
+NESTED_LOADERS = frozenset(
+    {
+        "torch.storage._load_from_bytes",
+        "pickle.loads",
+        "_pickle.loads",
+        "pickle._loads",
+        "cPickle.loads",
+        "dill.loads",
+        "dill._dill.loads",
+        "cloudpickle.loads",
+        "numpy.loads",
+        "numpy.core.numeric.loads",
+        "joblib.load",
+        "torch.load",
+    }
+)
 # Composition helpers that call a callable they are given. Of these only functools.partial is allowed as an
 # import (the others are denylisted), so the callable it wraps is judged at the call site.
 _PARTIALS = frozenset({"functools.partial", "_functools.partial"})
@@ -942,9 +959,13 @@ _UFUNC_RECONSTRUCT_NAMES = frozenset({"_ufunc_reconstruct"})
 
 
 def _callable_ok(v: Any) -> bool:
-    """True when ``v`` is a callable whose origin is judged elsewhere: an import, or a call's result."""
+    """True when ``v`` is a callable whose origin is judged elsewhere: an import, or a call's result.
+
+    A nested-pickle loader is not: called through a partial, its byte-string argument never reaches
+    the call opcode where it is scanned.
+    """
     if type(v) is Global:
-        return not v.module.startswith("<") and v.dotted not in _GETATTR
+        return not v.module.startswith("<") and v.dotted not in _GETATTR and v.dotted not in NESTED_LOADERS
     if type(v) is Obj:
         f = v.func
         return type(f) is Global and not f.module.startswith("<") and f.dotted not in _GETATTR
@@ -954,7 +975,8 @@ def _callable_ok(v: Any) -> bool:
 def _check_partial_callable(res: StreamResult, v: Any, offset: int, how: str) -> None:
     if not _callable_ok(v):
         res.hazards.append((offset, how, f"functools.partial wraps {_describe(v)}, a callable that is "
-                            "unresolved or reached through getattr; calling it may run anything"))
+                            "unresolved, reached through getattr or a nested-pickle loader (whose argument then "
+                            "escapes the scan); calling it may run anything"))
 
 
 def _check_partial_state(res: StreamResult, state: Any, offset: int) -> None:

@@ -31,7 +31,7 @@ from kfp_gates.components.common.severity import Severity
 from . import formats
 from ._digest import BufferHash, HashingFile, identity
 from ._reader import Readable, Reader
-from ._walker import Blob, Global, ListVal, Obj, StreamResult, Walker, as_text
+from ._walker import NESTED_LOADERS, Blob, Global, ListVal, Obj, StreamResult, Walker, as_text
 from .errors import Corrupt, LimitExceeded, StreamError, Truncated
 from .formats import Format
 from .globals_policy import GlobalsPolicy, Verdict
@@ -60,23 +60,6 @@ KERAS_JSON_MAX = 64 << 20
 _CODECS_ENCODE = frozenset({"_codecs.encode", "codecs.encode"})
 
 TORCH_MAGIC = 0x1950A86A20F9469CFC6C
-# Reconstructors that load a nested pickle from their byte-string argument: the bytes are scanned too.
-NESTED_LOADERS = frozenset(
-    {
-        "torch.storage._load_from_bytes",
-        "pickle.loads",
-        "_pickle.loads",
-        "pickle._loads",
-        "cPickle.loads",
-        "dill.loads",
-        "dill._dill.loads",
-        "cloudpickle.loads",
-        "numpy.loads",
-        "numpy.core.numeric.loads",
-        "joblib.load",
-        "torch.load",
-    }
-)
 # Element sizes of legacy torch storage classes (for skipping storages in legacy files).
 TORCH_ELEMENT_SIZE = {
     "FloatStorage": 4, "DoubleStorage": 8, "HalfStorage": 2, "BFloat16Storage": 2, "LongStorage": 8,

@@ -126,3 +126,14 @@ def test_nested_pickle_loader_is_judged_the_same_through_newobj(tmp_path: Path, 
     data += b"."
     res = run_gate_bytes(tmp_path, data)
     assert any(f.id == DANGEROUS and "os.system" in f.message for f in res.findings)
+
+
+def test_nested_pickle_loader_wrapped_in_a_partial_is_dangerous(tmp_path: Path, stub_torch: Path) -> None:
+    # partial(_load_from_bytes)(payload): the bytes reach the loader through the partial, not a call opcode.
+    wrapped = call(glob("functools", "partial"), glob("torch.storage", "_load_from_bytes"))
+    data = PROTO4 + call(wrapped, sbytes(SYSTEM_TRUE_P4)) + b"."
+    path = tmp_path / "model.pkl"
+    path.write_bytes(data)
+    assert "os.system" in executed("pickle", path, tmp_path, extra_path=stub_torch)
+    res = run_gate(path)
+    assert res.decision.value == "fail" and DANGEROUS in {f.id for f in res.findings}
