@@ -33,6 +33,10 @@ class GateComponent(python_component.PythonComponent):
     def __call__(self, *args: Any, **kwargs: Any) -> pipeline_task.PipelineTask:
         task = super().__call__(*args, **kwargs)
         task.set_caching_options(False)
+        gate = kwargs.get("gate")
+        if self.name == "enforce-verdict" and isinstance(gate, str) and gate:
+            # The UI lists tasks by display name: "enforce model_scan", not "enforce-verdict-3".
+            task.set_display_name(f"enforce {gate}")
         return task
 
 

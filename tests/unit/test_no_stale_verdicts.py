@@ -166,3 +166,15 @@ compiler.Compiler().compile(p, {str(out)!r})
     placeholder = tmp_path / "placeholder.yaml"
     placeholder.write_text(out.read_text().replace(REAL, ZERO))
     assert cli("check", str(placeholder), "--tier", "critical").code == 1
+
+
+def test_enforce_tasks_are_named_after_their_gate(tmp_path: Path) -> None:
+    @dsl.pipeline(name="p")
+    def p(v: str = "pass") -> None:
+        C.enforce_verdict(gate="model_scan", verdict=v)
+        C.enforce_verdict(gate="data_validation", verdict=v)
+
+    out = tmp_path / "p.yaml"
+    compiler.Compiler().compile(p, str(out))
+    names = {t["taskInfo"]["name"] for t in _tasks(out).values()}
+    assert names == {"enforce model_scan", "enforce data_validation"}
