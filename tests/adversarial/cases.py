@@ -63,6 +63,7 @@ PAYLOADS: dict[str, Expr] = {
     "partial": call(call(g("functools", "partial"), g("os", "system"), s("true"))),
     "attrgetter": call(call(call(g("operator", "attrgetter"), s("system")), _import("os")), s("true")),
     "methodcaller": call(call(g("operator", "methodcaller"), s("system"), s("true")), _import("os")),
+    "Popen": call(g("subprocess", "Popen"), ("l", [s("true")])),
     "map": call(g("builtins", "list"), call(g("builtins", "map"), g("os", "system"), ("l", [s("true")]))),
 }
 # Callables the scanner must judge dangerous; aliases of them (the same object under another
@@ -75,6 +76,10 @@ TARGETS = (
     ("pickle", "loads"), ("socket", "create_connection"), ("socket", "socket"),
 )
 NESTED_LOADERS = (("pickle", "loads"), ("_pickle", "loads"), ("pickle", "_loads"))
+FILE_LOADERS = (("pickle", "load"), ("_pickle", "load"), ("joblib", "load"), ("pandas", "read_pickle"),
+                ("joblib.numpy_pickle", "load"))
+BYTES_IO = (("io", "BytesIO"), ("_io", "BytesIO"))
+PY2_NAMES = {"builtins": "__builtin__", "copyreg": "copy_reg", "pickle": "cPickle", "subprocess": "subprocess"}
 COMPRESSIONS = ("zlib", "gzip", "bz2", "xz", "lzma")
 CONTAINERS = ("raw", *COMPRESSIONS, "npy", "npz", "torch-zip", "torch-legacy", "tar", "tar-v7", "joblib-array")
 LOADER = {"raw": ("pickle", ".pkl"), "npy": ("numpy", ".npy"), "npz": ("numpy", ".npz"),
@@ -313,7 +318,7 @@ class Mutator:
         rng = self.rng
         expr = case.expr
         assert expr is not None
-        how = rng.choice(["alias", "getattr", "partial", "nest", "reencode", "attrgetter"])
+        how = rng.choice(["alias", "getattr", "partial", "nest", "nest-file", "reencode", "attrgetter", "py2"])
         if how == "alias":
             expr, did = self._alias(expr)
             how = did or "reencode"
@@ -326,6 +331,14 @@ class Mutator:
         elif how == "nest":
             inner = Encoder(rng, rng.randrange(6)).stream(expr)
             expr = call(g(*rng.choice(NESTED_LOADERS)), ("b", inner))
+        elif how == "nest-file":  # a loader that reads a file object made from bytes in the stream
+            inner = Encoder(rng, rng.randrange(6)).stream(expr)
+            expr = call(g(*rng.choice(FILE_LOADERS)), call(g(*rng.choice(BYTES_IO)), ("b", inner)))
+        elif how == "py2":  # Python 2 module names, which the unpickler maps for protocols 0-2
+            expr = _map_globals(expr, lambda m, n: g(PY2_NAMES.get(m, m), n), rng, all_=True)
+            protocol = rng.randrange(3)
+            return replace(case, core=Encoder(rng, protocol).stream(expr), expr=expr, protocol=protocol,
+                           history=(*case.history, "expr:py2"))  # fmt: skip
         protocol = rng.choice([case.protocol, rng.randrange(6)])
         core = Encoder(rng, protocol).stream(expr)
         return replace(case, core=core, expr=expr, protocol=protocol, history=(*case.history, f"expr:{how}"))

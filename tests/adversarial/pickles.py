@@ -185,6 +185,11 @@ class Encoder:
         if f[0] == "g":
             styles.append("INST")
         style = self.rng.choice(styles)
+        if style == "REDUCE" and self.p >= 1 and self.rng.random() < 0.25:
+            # The callable parked in the memo and fetched back: scanners that track the stack must track the memo.
+            self.memo_n += 1
+            slot = 200 + self.memo_n % 50
+            return self.encode(f) + b"q" + bytes([slot]) + b"0h" + bytes([slot]) + self._t(list(args)) + b"R"
         if style == "REDUCE":
             return self.encode(f) + self._t(list(args)) + b"R"
         if style == "OBJ":
