@@ -213,7 +213,7 @@ class Walker:
         on_reduce: ReduceHook | None = None,
         joblib: bool = True,
         nested: Callable[[Walker, Blob, Global], None] | None = None,
-        max_memo: int = 1 << 26,
+        max_memo: int = 1 << 20,
     ) -> None:
         self.r = reader
         self.pos = 0
@@ -312,8 +312,11 @@ class Walker:
                 while len(memo) in sparse:
                     memo.append(sparse.pop(len(memo)))
             else:
-                if idx > self.max_memo:
-                    raise LimitExceeded(f"memo index {idx} beyond the bound of {self.max_memo}", r.offset(pos))
+                # Any index is kept (CPython grows its memo to it, or fails for lack of memory: the walker
+                # going on where a loader fails is safe). What is bounded is how many such entries are kept.
+                if len(sparse) >= self.max_memo and idx not in sparse:
+                    raise LimitExceeded(f"more than {self.max_memo} memo entries beyond the memo's end",
+                                        r.offset(pos))
                 sparse[idx] = value
 
         def memo_get(idx: int) -> Any:

@@ -536,9 +536,11 @@ class ModelScanner:
             walker.walk()
         except StreamError as exc:
             streams = walker.streams
-            if isinstance(exc, LimitExceeded) and not quiet:
+            if isinstance(exc, LimitExceeded):
                 # The walker stopped at one of its own bounds, not at a byte CPython refuses: a real
-                # unpickler may go on and run what follows. Cannot analyse, so it blocks.
+                # unpickler may go on and run what follows. Cannot analyse, so it blocks - in storages too:
+                # raw numbers do not reach these bounds (100,000 MARKs, 10 M stack values, 1 M sparse memo
+                # entries, a GET/PUT or GLOBAL operand over 1 MiB).
                 rep.format = "pickle"
                 self._record(where, streams, rep)
                 self._stream_error(where, exc, "pickle stream (protocol 0/1, no header)")
