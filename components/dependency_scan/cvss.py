@@ -146,3 +146,18 @@ def advisory_severity(adv: Advisory) -> tuple[Severity, float | None, str | None
     if adv.database_severity and adv.database_severity.upper() in _QUALITATIVE:
         return _QUALITATIVE[adv.database_severity.upper()], None, None, "database"
     return DEFAULT_SEVERITY, None, None, "default"
+
+
+def severity_reason(severity: Severity, score: float | None, vector: str | None, source: str) -> str:
+    """Why a vulnerability finding has its severity, in words for reports (``severity_source`` as a sentence)."""
+    if source == "cvss":
+        return f"CVSS base score {score} ({vector})"
+    if source == "database":
+        return f"the advisory database rates it {severity.value} (no CVSS vector)"
+    return (f"severity unknown: the advisory carries no CVSS vector and no severity rating (PyPA advisories "
+            f"usually do not), so the gate treats it as {severity.value} to fail closed")
+
+
+def severity_label(severity: str, source: object) -> str:
+    """The severity as reports show it: ``unknown (treated as high)`` when it is the fail-closed default."""
+    return f"unknown (treated as {severity})" if source == "default" else severity

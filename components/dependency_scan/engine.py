@@ -24,10 +24,12 @@ from kfp_gates.components.common.severity import Severity
 
 from . import rules
 from .advisories import AdvisorySet, open_source
-from .cvss import advisory_severity
+from .cvss import advisory_severity, severity_reason
 from .matcher import AdvisoryIndex
 from .model import Dependency, IndexRef, Inventory, Match
 from .parsers import parse_path, parse_pipeline_file, parse_site_packages
+from .upgrades import Upgrade
+from .upgrades import plan as plan_upgrade
 
 GATE = "dependency_scan"
 CRITICAL_MAX_AGE = timedelta(days=30)
@@ -175,6 +177,7 @@ def _vuln_finding(dep: Dependency, group: list[Match], locations: list[str]) -> 
             "cvss_score": score,
             "cvss_vector": vector,
             "severity_source": source,
+            "severity_reason": severity_reason(severity, score, vector, source),
             "url": primary.url,
             "matched_via": sorted({m.via for m in group}),
             "origin": dep.origin,
@@ -265,6 +268,7 @@ def evaluate(
         else:
             ranges.append(dep)
     vulnerable = 0
+    upgrades: list[Upgrade] = []
     for (_key, version), deps in sorted(by_pkg.items()):
         dep = deps[0]
         matches = index.match(dep.name, version)
@@ -275,7 +279,10 @@ def evaluate(
         if matches:
             vulnerable += 1
         locations = sorted({str(d.location) for d in deps})
-        findings.extend(_vuln_finding(dep, g, locations) for g in _groups(matches))
+        groups = _groups(matches)
+        findings.extend(_vuln_finding(dep, g, locations) for g in groups)
+        if groups:
+            upgrades.append(plan_upgrade(dep.name, version, groups, index))
 
     for dep in unverifiable:
         findings.append(_rule_finding(
@@ -367,6 +374,8 @@ def evaluate(
             "indexes": sorted({f"{r.kind} {r.url}".strip() for r in inventory.indexes}),
         },
         "components": [components[k] for k in sorted(components)],
+        # One entry per vulnerable package version: the smallest upgrade that fixes its advisories.
+        "upgrades": [u.to_dict() for u in upgrades],
         "options": options.describe(),
     }
     return finalize(
