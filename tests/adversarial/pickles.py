@@ -16,6 +16,7 @@ import pickle
 import pickletools
 import random
 import struct
+import warnings
 from dataclasses import dataclass
 
 Expr = tuple
@@ -41,7 +42,9 @@ def parse(stream: bytes) -> list[Op]:
 @functools.lru_cache(maxsize=4096)
 def _parse(stream: bytes) -> tuple[Op, ...]:
     ops: list[Op] = []
-    items = list(pickletools.genops(stream))
+    with warnings.catch_warnings():  # a mutated STRING operand may hold an invalid escape: still an operand
+        warnings.simplefilter("ignore", DeprecationWarning)
+        items = list(pickletools.genops(stream))
     for n, (opcode, arg, pos) in enumerate(items):
         end = items[n + 1][2] if n + 1 < len(items) else pos + 1
         if opcode.name != "FRAME":
