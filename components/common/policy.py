@@ -23,6 +23,7 @@ from __future__ import annotations
 import difflib
 import re
 import typing
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -34,6 +35,7 @@ from pydantic import (
     ConfigDict,
     Field,
     PlainSerializer,
+    TypeAdapter,
     ValidationError,
     field_validator,
     model_validator,
@@ -57,6 +59,7 @@ GATES = (
     "secrets",
     "isolation",
     "source_integrity",
+    "policy_gate",
     "promotion",
 )
 
@@ -73,6 +76,7 @@ TIER_DEFAULTS: dict[str, dict[str, tuple[bool, OnFail]]] = {
         "isolation": (True, "block"),
         # Optional in this tier, but when it runs it blocks: a check that only warns lets tampered code run.
         "source_integrity": (False, "block"),
+        "policy_gate": (True, "block"),
         "promotion": (True, "block"),
     },
     "fast-track": {
@@ -84,6 +88,7 @@ TIER_DEFAULTS: dict[str, dict[str, tuple[bool, OnFail]]] = {
         "secrets": (False, "warn"),
         "isolation": (False, "warn"),
         "source_integrity": (False, "warn"),
+        "policy_gate": (True, "block"),  # a deny rule is written to block
         "promotion": (True, "block"),
     },
 }
@@ -93,6 +98,56 @@ TIER_FAIL_ON: dict[str, Severity] = {
     "standard": Severity.HIGH,
     "fast-track": Severity.CRITICAL,
 }
+
+
+class _TierRuleError(ValueError):
+    """The tier rules' one-line summary, raised when a policy is validated without its document."""
+
+
+_LAX_BOOL: TypeAdapter[bool] = TypeAdapter(bool)
+
+
+def _tier_problems(tier: Any, value: Callable[[str, str], Any]) -> list[tuple[tuple[str, ...], str]]:
+    """(location, message) of every setting the tier does not allow: one per key, each at its own location.
+
+    ``value(gate, key)`` is the key's value, or None when absent. It reads a validated policy or a raw
+    document alike, so a document with other errors still has its tier problems reported with them.
+    """
+    if tier not in TIERS:
+        return []  # the tier itself is the problem, reported by the field's validation
+    problems: list[tuple[tuple[str, ...], str]] = []
+    if tier == "critical":
+        for name in GATES:
+            try:  # coerced as the field is ('no', 0): a loosened floor must not hide behind a spelling
+                required = _LAX_BOOL.validate_python(value(name, "required"))
+            except ValidationError:
+                required = None
+            if required is False:
+                problems.append((("gates", name, "required"), "the critical tier requires every gate"))
+            if value(name, "on_fail") == "warn":
+                problems.append((("gates", name, "on_fail"), "the critical tier does not allow 'warn'"))
+    if tier != "fast-track":
+        if value("isolation", "isolation") == "none":
+            problems.append(
+                (("gates", "isolation", "isolation"), "'none' is only allowed in the fast-track tier")
+            )
+        if value("model_scan", "unknown_globals") == "warn":
+            problems.append(
+                (("gates", "model_scan", "unknown_globals"), "'warn' is only allowed in the fast-track tier")
+            )
+    return problems
+
+
+def _document_value(data: dict[str, Any]) -> Callable[[str, str], Any]:
+    """``value(gate, key)`` over a raw policy document, whatever else is wrong in it."""
+    gates = data.get("gates")
+
+    def value(gate: str, key: str) -> Any:
+        section = gates.get(gate) if isinstance(gates, dict) else None
+        return section.get(key) if isinstance(section, dict) else None
+
+    return value
+
 
 _DURATION = re.compile(r"^\s*(\d+)\s*([smhdw])\s*$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
@@ -335,6 +390,34 @@ class SourceIntegritySection(GateSection):
     timeout: Duration = Field(default=timedelta(minutes=5), description="Time limit for each git command")
 
 
+_REGO_PACKAGE = r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$"
+
+
+class PolicyGateSection(GateSection):
+    """Rego policy gate: ``deny``/``warn`` rules over the run's metrics and every gate result."""
+
+    rego: str | None = Field(
+        default=None, description="Rego file or directory (default: the shipped promotion rule, promotion.rego)"
+    )
+    package: str = Field(
+        default="main", pattern=_REGO_PACKAGE, description="Package whose deny/warn rules decide (Conftest: main)"
+    )
+    data: dict[str, Any] = Field(
+        default_factory=dict, description="Thresholds the rules read as data.<key>, e.g. {min_accuracy: 0.9}"
+    )
+
+    @field_validator("data")
+    @classmethod
+    def _json_data(cls, v: dict[str, Any]) -> dict[str, Any]:
+        import json
+
+        try:
+            json.dumps(v, allow_nan=False)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"data must be plain JSON values (numbers, strings, lists, maps): {exc}") from None
+        return v
+
+
 class PromotionSection(GateSection):
     min_metrics: dict[str, float] = Field(default_factory=dict, description="e.g. {accuracy: 0.9}")
     rego: str | None = Field(default=None, description="Extra Rego policy file")
@@ -349,6 +432,7 @@ class Gates(_Strict):
     secrets: SecretsSection = SecretsSection()
     isolation: IsolationSection = IsolationSection()
     source_integrity: SourceIntegritySection = SourceIntegritySection()
+    policy_gate: PolicyGateSection = PolicyGateSection()
     promotion: PromotionSection = PromotionSection()
 
 
@@ -381,20 +465,10 @@ class GatePolicy(_Strict):
 
     @model_validator(mode="after")
     def _tier_rules(self) -> GatePolicy:
-        problems = []
-        if self.tier == "critical":
-            for name in GATES:
-                sec: GateSection = getattr(self.gates, name)
-                if sec.required is False:
-                    problems.append(f"gates.{name}.required: the critical tier requires every gate")
-                if sec.on_fail == "warn":
-                    problems.append(f"gates.{name}.on_fail: the critical tier does not allow 'warn'")
-        if self.gates.isolation.isolation == "none" and self.tier != "fast-track":
-            problems.append("gates.isolation.isolation: 'none' is only allowed in the fast-track tier")
-        if self.gates.model_scan.unknown_globals == "warn" and self.tier != "fast-track":
-            problems.append("gates.model_scan.unknown_globals: 'warn' is only allowed in the fast-track tier")
+        # From a document, _from_document reports these per key with their lines instead of this summary.
+        problems = _tier_problems(self.tier, lambda gate, key: getattr(getattr(self.gates, gate), key))
         if problems:
-            raise ValueError("; ".join(problems))
+            raise _TierRuleError("; ".join(f"{'.'.join(loc)}: {msg}" for loc, msg in problems))
         return self
 
     # ----- construction ------------------------------------------------
@@ -424,9 +498,14 @@ class GatePolicy(_Strict):
         try:
             return cls.model_validate(doc.data)
         except ValidationError as exc:
+            # The tier rules run only on a policy whose fields all validate, and then as one summary at the
+            # top level: read them from the document instead, one problem per key at its line, with the rest.
+            tier = _tier_problems(doc.data.get("tier", "standard"), _document_value(doc.data))
+            errors = [err for err in exc.errors() if not (tier and _is_tier_summary(err))]
+            errors += [{"loc": loc, "msg": msg, "type": "tier_floor"} for loc, msg in tier]
             raise PolicyError(
-                f"invalid policy ({exc.error_count()} problem{'s' if exc.error_count() != 1 else ''})",
-                problems=[d for _, d in sorted((_describe(err, doc) for err in exc.errors()), key=lambda x: x[0])],
+                f"invalid policy ({len(errors)} problem{'s' if len(errors) != 1 else ''})",
+                problems=[d for _, d in sorted((_describe(err, doc) for err in errors), key=lambda x: x[0])],
                 where=doc.path,
                 hint="`kfp-gates policy schema` prints every valid key",
             ) from None
@@ -488,6 +567,10 @@ def _valid_keys(loc: tuple[str | int, ...]) -> list[str]:
     if model is None:
         return []
     return [f.alias or n for n, f in model.model_fields.items()]
+
+
+def _is_tier_summary(err: Any) -> bool:
+    return isinstance((err.get("ctx") or {}).get("error"), _TierRuleError)
 
 
 def _describe(err: Any, doc: LoadedDocument) -> tuple[int, str]:
