@@ -16,6 +16,9 @@ What is checked:
 * **image pins**: an image referenced by tag can be moved to other bytes; only
   ``repo@sha256:...`` names fixed content.
 
+* **backend fields**: a PlatformSpec field the target KFP backend
+  (``--kfp-backend``, ``$KFP_GATES_KFP_BACKEND``, default 2.2.0) would reject or
+  silently drop (:mod:`kfp_gates.sdk.platform_compat`);
 * **gate caching**: a kfp-gates gate task with caching on. The KFP backend's
   cache key is input artifact names, parameters and image/command, not the
   artifact bytes, so a cached gate returns an old verdict for changed bytes (and
@@ -43,6 +46,7 @@ from kfp_gates.components.common.severity import Severity
 from kfp_gates.components.dependency_scan.parsers.shell import PIP_CALL, analyze_executor
 from kfp_gates.components.source_integrity.gate import lock_gate, tool
 from kfp_gates.components.source_integrity.lock import ComponentLock, verify_lock
+from kfp_gates.sdk.platform_compat import backend_field_findings, resolve_backend
 
 CHECKS_GATE = "pipeline_checks"
 RUNTIME_INSTALL = "KFPG-CHECK-RUNTIME-INSTALL"
@@ -251,6 +255,7 @@ def check_pipeline(
     lock: ComponentLock | None = None,
     lock_path: str | None = None,
     text: str | None = None,
+    backend: str | None = None,
 ) -> list[GateResult]:
     """Run every check on ``pipeline``: the hygiene result, then the lock result when a lock is given.
 
@@ -265,6 +270,7 @@ def check_pipeline(
         pipeline, required=dep_section.require_image_digest
     )
     findings += gate_caching_findings(pipeline, blocking=policy.tier == "critical")
+    findings += backend_field_findings(pipeline, backend)
     base = tool()
     results = [
         finalize(
@@ -274,7 +280,8 @@ def check_pipeline(
             findings=findings,
             settings=_hygiene_settings(policy),
             started_at=clock.started_at,
-            metadata={"pipeline": pipeline.path, "executors": len(pipeline.executors)},
+            metadata={"pipeline": pipeline.path, "executors": len(pipeline.executors),
+                      "kfp_backend": resolve_backend(backend)},
         )
     ]
     if lock is not None:

@@ -17,6 +17,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("pipeline", metavar="PIPELINE.yaml")
     p.add_argument("--lock", metavar="FILE", help="component lock to verify (default: the policy's lock_file)")
+    p.add_argument(
+        "--kfp-backend", metavar="VERSION",
+        help="KFP backend the pipeline will run on: PlatformSpec fields it would reject or silently drop are "
+        "findings (default: $KFP_GATES_KFP_BACKEND, else 2.2.0, the oldest supported)",
+    )
     add_output_options(p)
     add_policy_options(p)
     p.set_defaults(func=_run)
@@ -35,4 +40,5 @@ def _run(args: argparse.Namespace) -> int:
     pipeline = parse_pipeline(text, args.pipeline)
     lock_path = args.lock or policy.gates.source_integrity.lock_file
     lock = load_lock(lock_path) if lock_path else None
-    return emit(check_pipeline(pipeline, policy, lock=lock, lock_path=lock_path, text=text), args)
+    results = check_pipeline(pipeline, policy, lock=lock, lock_path=lock_path, text=text, backend=args.kfp_backend)
+    return emit(results, args)
