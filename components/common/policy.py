@@ -59,6 +59,7 @@ GATES = (
     "secrets",
     "isolation",
     "source_integrity",
+    "policy_gate",
     "promotion",
 )
 
@@ -75,6 +76,7 @@ TIER_DEFAULTS: dict[str, dict[str, tuple[bool, OnFail]]] = {
         "isolation": (True, "block"),
         # Optional in this tier, but when it runs it blocks: a check that only warns lets tampered code run.
         "source_integrity": (False, "block"),
+        "policy_gate": (True, "block"),
         "promotion": (True, "block"),
     },
     "fast-track": {
@@ -86,6 +88,7 @@ TIER_DEFAULTS: dict[str, dict[str, tuple[bool, OnFail]]] = {
         "secrets": (False, "warn"),
         "isolation": (False, "warn"),
         "source_integrity": (False, "warn"),
+        "policy_gate": (True, "block"),  # a deny rule is written to block
         "promotion": (True, "block"),
     },
 }
@@ -387,6 +390,34 @@ class SourceIntegritySection(GateSection):
     timeout: Duration = Field(default=timedelta(minutes=5), description="Time limit for each git command")
 
 
+_REGO_PACKAGE = r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*$"
+
+
+class PolicyGateSection(GateSection):
+    """Rego policy gate: ``deny``/``warn`` rules over the run's metrics and every gate result."""
+
+    rego: str | None = Field(
+        default=None, description="Rego file or directory (default: the shipped promotion rule, promotion.rego)"
+    )
+    package: str = Field(
+        default="main", pattern=_REGO_PACKAGE, description="Package whose deny/warn rules decide (Conftest: main)"
+    )
+    data: dict[str, Any] = Field(
+        default_factory=dict, description="Thresholds the rules read as data.<key>, e.g. {min_accuracy: 0.9}"
+    )
+
+    @field_validator("data")
+    @classmethod
+    def _json_data(cls, v: dict[str, Any]) -> dict[str, Any]:
+        import json
+
+        try:
+            json.dumps(v, allow_nan=False)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"data must be plain JSON values (numbers, strings, lists, maps): {exc}") from None
+        return v
+
+
 class PromotionSection(GateSection):
     min_metrics: dict[str, float] = Field(default_factory=dict, description="e.g. {accuracy: 0.9}")
     rego: str | None = Field(default=None, description="Extra Rego policy file")
@@ -401,6 +432,7 @@ class Gates(_Strict):
     secrets: SecretsSection = SecretsSection()
     isolation: IsolationSection = IsolationSection()
     source_integrity: SourceIntegritySection = SourceIntegritySection()
+    policy_gate: PolicyGateSection = PolicyGateSection()
     promotion: PromotionSection = PromotionSection()
 
 
