@@ -137,3 +137,13 @@ def test_nested_pickle_loader_wrapped_in_a_partial_is_dangerous(tmp_path: Path, 
     assert "os.system" in executed("pickle", path, tmp_path, extra_path=stub_torch)
     res = run_gate(path)
     assert res.decision.value == "fail" and DANGEROUS in {f.id for f in res.findings}
+
+
+@pytest.mark.parametrize("dotted", ["builtins.map", "builtins.filter", "itertools.starmap", "operator.call",
+                                    "functools.partialmethod", "_functools.reduce", "operator.methodcaller",
+                                    "operator.attrgetter", "functools.reduce", "builtins.apply"])
+def test_composition_helpers_other_than_partial_are_dangerous(dotted: str) -> None:
+    from kfp_gates.components.model_scan.globals_policy import GlobalsPolicy, Verdict
+
+    module, _, name = dotted.rpartition(".")
+    assert GlobalsPolicy().judge(module, name).verdict is Verdict.DANGEROUS
