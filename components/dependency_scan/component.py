@@ -41,10 +41,10 @@ def scan_dependencies(
     import site
     import tempfile
 
-    from kfp_gates.components.common.formats import render_sarif
     from kfp_gates.components.common.policy import GatePolicy
     from kfp_gates.components.common.publish import publish
     from kfp_gates.components.dependency_scan.engine import scan_inputs
+    from kfp_gates.components.dependency_scan.report import render_html, render_markdown, render_sarif
     from kfp_gates.components.dependency_scan.sbom import render_cyclonedx
 
     gate_policy = GatePolicy.parse(policy, name="policy") if policy.strip() else GatePolicy.default(tier)
@@ -80,6 +80,9 @@ def scan_dependencies(
         },
         result_metadata=result.metadata,
         title="kfp-gates dependency scan",
+        # upgrade advice first, advisories grouped by package with CVE/GHSA links, honest "unknown" severities
+        html_renderer=render_html,
+        markdown_renderer=render_markdown,
     )
 
 

@@ -154,8 +154,8 @@ def severity_reason(severity: Severity, score: float | None, vector: str | None,
         return f"CVSS base score {score} ({vector})"
     if source == "database":
         return f"the advisory database rates it {severity.value} (no CVSS vector)"
-    return (f"severity unknown: the advisory carries no CVSS vector and no severity rating (PyPA advisories "
-            f"usually do not), so the gate treats it as {severity.value} to fail closed")
+    return (f"the advisory carries no CVSS vector and no severity rating (PyPA advisories usually do not), "
+            f"so the gate treats it as {severity.value} to fail closed")
 
 
 def severity_label(severity: str, source: object) -> str:

@@ -62,7 +62,27 @@ def emit_with_sbom(result: object, args: argparse.Namespace) -> int:
         else:
             sys.stdout.write(text)
         return result.exit_code
+    if result.gate == "dependency_scan":
+        return _emit_dependency_report(result, args)
     return emit([result], args)
+
+
+def _emit_dependency_report(result: object, args: argparse.Namespace) -> int:
+    """The dependency gate's own table, Markdown, HTML and SARIF (upgrade advice, advisory links), as the component."""
+    from kfp_gates.components.common.result import GateResult
+    from kfp_gates.components.dependency_scan.report import render, render_table
+
+    from .._common import use_color
+
+    assert isinstance(result, GateResult)
+    fmt = getattr(args, "format", None) or "table"
+    if args.output:
+        write_text(args.output, render(result, fmt))
+        sys.stdout.write(render_table([result], color=use_color()))
+        sys.stdout.write(f"report ({fmt}) written to {args.output}\n")
+    else:
+        sys.stdout.write(render_table([result], color=use_color()) if fmt == "table" else render(result, fmt))
+    return result.exit_code
 
 
 def _run(args: argparse.Namespace) -> int:

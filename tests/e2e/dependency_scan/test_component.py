@@ -25,7 +25,13 @@ def test_vulnerable_requirements_report_fail_and_enforce_stops(kfp_local: Path) 
     assert any(f["id"] == "PYSEC-2018-28" for f in result["findings"])
     sarif = json.loads(next(runs[-1].glob("scan-dependencies/sarif")).read_text())
     assert sarif["version"] == "2.1.0"
-    assert "PYSEC-2018-28" in next(runs[-1].glob("scan-dependencies/markdown_report")).read_text()
+    assert "upgrade to 2.31.0" in sarif["runs"][0]["results"][0]["message"]["text"]
+    markdown = next(runs[-1].glob("scan-dependencies/markdown_report")).read_text()
+    assert "[PYSEC-2018-28](https://osv.dev/vulnerability/PYSEC-2018-28)" in markdown
+    assert "| requests | 2.19.0 | upgrade to 2.31.0 fixes 2 advisories |" in markdown
+    page = next(runs[-1].glob("scan-dependencies/html_report")).read_text()
+    assert "<a href='https://nvd.nist.gov/vuln/detail/CVE-2018-18074'" in page
+    assert result["metadata"]["upgrades"][0]["fix_version"] == "2.31.0"
 
 
 def test_clean_requirements_only_warn_about_old_advisory_data(kfp_local: Path) -> None:
