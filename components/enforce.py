@@ -13,7 +13,7 @@ from ._component import gate_component
 
 
 @gate_component
-def enforce_verdict(gate: str, verdict: str, result: Input[Artifact] = None) -> None:  # type: ignore[assignment]
+def enforce_verdict(gate: str, verdict: str, result: Input[Artifact] = None) -> None:
     """Fail this task (and so the pipeline) unless ``verdict`` is 'pass' or 'warn'.
 
     Pass the gate's ``result`` artifact too and the error names the gate's top
