@@ -25,6 +25,7 @@ GATE_COMPONENTS = [
     "check_secret_age",
     "launch_isolated",
     "verify_source",
+    "policy_gate",
 ]
 
 COMMON_INPUTS = {"policy": "String", "tier": "String"}
@@ -185,6 +186,13 @@ def _verify_source(d, _):
     return {"repo": StubArtifact(repo), "allowed_signers": f"a@b {kind} {key}"}, (), "fail"
 
 
+def _policy_gate(d, _):
+    metrics = StubArtifact(d / "model_metrics")
+    metrics.metadata = {"accuracy": 0.5}
+    policy = "gates:\n  policy_gate:\n    data: {min_accuracy: 0.9}\n"
+    return {"model_metrics": metrics, "policy": policy}, (), "fail"
+
+
 CASES = {
     "validate_data": _validate_data,
     "scan_dependencies": _scan_dependencies,
@@ -195,6 +203,7 @@ CASES = {
     "check_secret_age": _check_secret_age,
     "launch_isolated": _launch_isolated,
     "verify_source": _verify_source,
+    "policy_gate": _policy_gate,
 }
 
 
