@@ -57,7 +57,8 @@ def plan(package: str, version: str, groups: Sequence[Sequence[Match]], index: A
     """
     ids = [g[0].advisory.id for g in groups]
     current = {m.advisory.id for g in groups for m in g}
-    candidates = sorted({f for g in groups for m in g for f in m.fixed if parse(f) is not None}, key=parse)
+    parsed = {(v, f) for g in groups for m in g for f in m.fixed if (v := parse(f)) is not None}
+    candidates = [f for _v, f in sorted(parsed)]
     best: tuple[str, list[str], set[str]] | None = None
     for candidate in candidates:
         still = {m.advisory.id for m in index.match(package, candidate)}
