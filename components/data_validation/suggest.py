@@ -7,7 +7,10 @@ to review before it guards anything:
 * null proportions: ``not_be_null`` (with ``mostly`` when the baseline has nulls);
 * numeric ranges, widened by ``margin`` of the observed span (never below 0 for non-negative data);
 * value sets for low-cardinality columns (at most ``max_categories`` distinct values);
-* uniqueness of id-like columns (all values distinct and the name or type says identifier);
+* uniqueness of columns whose values are all distinct (integers, strings);
+* identifiers: no range and no value set, only uniqueness and not-null. An identifier is a column without
+  nulls whose values are all distinct and whose name says so (``id``, ``*_id``, ``*Id``, ``uuid``, ``key``)
+  or whose integers count up one by one (a row number): the next batch's ids lie beyond the baseline's;
 * row-count bounds (``row_count_margin`` either side of the baseline's count).
 """
 
@@ -97,6 +100,23 @@ def _num(v: float, kind: str) -> int | float:
     return int(v) if kind == "int" else v
 
 
+def _is_identifier(name: str, col: Any, kind: str, rows: int, distinct: int) -> bool:
+    """All values present and distinct, and the name says identifier or the integers count up by one."""
+    import pyarrow.compute as pc
+
+    if kind not in ("int", "string") or col.null_count or rows < 2 or distinct != rows:
+        return False
+    if _ID_NAME.search(name):
+        return True
+    if kind != "int":
+        return False
+    mm = pc.min_max(col).as_py()
+    if mm["max"] - mm["min"] != rows - 1:
+        return False
+    values = col.to_numpy() if col.num_chunks == 1 else col.combine_chunks().to_numpy()
+    return bool((values[1:] > values[:-1]).all())  # monotonic: a row counter, not a shuffled code
+
+
 def suggest_suite(
     data: str | Path,
     *,
@@ -154,6 +174,11 @@ def suggest_suite(
         if valid == 0 or kind is None:
             continue
         distinct = pc.count_distinct(col, mode="only_valid").as_py()
+        if _is_identifier(name, col, kind, rows, distinct):
+            # A range or value set would fail the next batch, whose ids lie beyond the baseline's.
+            items.append({"type": "expect_column_values_to_be_unique", "kwargs": {"column": name},
+                          "meta": {"identifier": True}})
+            continue
         if kind in ("int", "string", "bool") and distinct <= opts.max_categories and distinct < max(valid, 2):
             values = sorted(v for v in pc.unique(col.drop_null()).to_pylist())
             items.append({"type": "expect_column_values_to_be_in_set",
