@@ -109,7 +109,7 @@ def upgrade_advice(upgrade: dict[str, Any] | None, findings: Sequence[Finding],
                    ids: Callable[[Sequence[str]], str] = ", ".join) -> str:
     """One sentence: ``upgrade to 2.31.0 fixes 2 advisories`` and what no upgrade fixes. ``ids`` formats id lists."""
     if upgrade is None:
-        return "no upgrade advice (advisory data names no fixed version)"
+        return "no upgrade advice in this result (written before metadata.upgrades existed)"
     fixes, unfixed = list(upgrade.get("fixes") or []), list(upgrade.get("unfixed") or [])
     fix = upgrade.get("fix_version")
     parts: list[str] = []

@@ -195,3 +195,12 @@ def test_cli_renders_the_gate_report(cli, write, tmp_path) -> None:
     r = cli("scan-deps", str(req), "--format", "html", "-o", str(tmp_path / "out.html"), "--no-cache")
     assert "  upgrades:" in r.out and "unknown (treated as high)" in r.out
     assert "https://nvd.nist.gov/vuln/detail/CVE-2018-18074" in (tmp_path / "out.html").read_text()
+
+
+def test_a_result_without_upgrades_metadata_still_renders(result) -> None:
+    # a result JSON written by an older kfp-gates has no metadata.upgrades: the report says so, it does not guess
+    old = result.model_copy(update={"metadata": {k: v for k, v in result.metadata.items() if k != "upgrades"}})
+    md = render_markdown(old)
+    assert "| requests | 2.19.0 | no upgrade advice in this result" in md
+    assert "#### requests 2.19.0: 2 advisories" in md
+    json.loads(render_sarif([old]))
