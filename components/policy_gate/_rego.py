@@ -116,12 +116,42 @@ class Interpreter:
         except (self._regopy.RegoError, ValueError) as exc:
             raise ConfigError(f"the policy input cannot be loaded: {exc}") from None
 
+    def build(self, entrypoints: list[str]) -> None:
+        """Compile the modules once into a bundle with these entry points (``main/deny``); see :meth:`query_entry`.
+
+        Built once per task, an entry-point query costs well under a millisecond
+        (benchmarks/RESULTS.md, "Policy gate"); :meth:`query` compiles on every call.
+        """
+        try:
+            self._bundle = self._interp.build(None, entrypoints)
+        except self._regopy.RegoError as exc:
+            raise self.compile_error(str(exc)) from None
+        self._runner = self._regopy.Interpreter()
+        self._runner.log_level = self._regopy.LogLevel.NONE
+
+    def set_bundle_input(self, document: Mapping[str, Any]) -> None:
+        try:
+            self._runner.set_input_term(json.dumps(dict(document), allow_nan=False))
+        except (self._regopy.RegoError, ValueError) as exc:
+            raise ConfigError(f"the policy input cannot be loaded: {exc}") from None
+
+    def query_entry(self, entrypoint: str) -> Value:
+        """Evaluate one entry point of the prebuilt bundle alone (``main/deny``)."""
+        from regopy.rego_shared import rego_bundle_query_entrypoint
+
+        ref = "data." + entrypoint.replace("/", ".")
+        return self._read(rego_bundle_query_entrypoint(self._runner._impl, self._bundle._impl, entrypoint), ref)
+
     def query(self, ref: str) -> Value:
         """Evaluate one reference (``data.main.deny``) alone; a Rego error raises :class:`ConfigError`."""
-        from regopy.node import Node
-        from regopy.rego_shared import rego_free_output, rego_output_node, rego_output_string, rego_query
+        from regopy.rego_shared import rego_query
 
-        impl = rego_query(self._interp._impl, ref)
+        return self._read(rego_query(self._interp._impl, ref), ref)
+
+    def _read(self, impl: Any, ref: str) -> Value:
+        from regopy.node import Node
+        from regopy.rego_shared import rego_free_output, rego_output_node, rego_output_string
+
         try:
             text = rego_output_string(impl)
             if text == "undefined":

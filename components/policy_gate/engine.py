@@ -189,6 +189,9 @@ class PolicyEngine:
         if not tests:
             self._check_entry_points(roots)
         self._interp = Interpreter({f.name: f.source for f in self.files}, self.data)
+        if not tests:
+            path = package.replace(".", "/")
+            self._interp.build([f"{path}/{rule}" for rule in ENTRY_RULES])
 
     @classmethod
     def load(
@@ -268,11 +271,11 @@ class PolicyEngine:
         check_input(document)
         t0 = time.perf_counter()
         missing = self._missing(document)
-        self._interp.set_input(document)
+        self._interp.set_bundle_input(document)
         found: dict[str, tuple[Message, ...]] = {}
         for rule in ENTRY_RULES:
             ref = f"data.{self.package}.{rule}"
-            value = self._interp.query(ref)
+            value = self._interp.query_entry(f"{self.package.replace('.', '/')}/{rule}")
             found[rule] = self._messages(rule, ref, value)
         return Evaluation(found["deny"], found["warn"], tuple(missing), time.perf_counter() - t0)
 

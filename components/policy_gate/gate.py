@@ -9,6 +9,7 @@ returns a :class:`GateResult` whose subject is that document's content digest
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -34,6 +35,7 @@ INPUT_MISSING = "KFPG-POLICY-INPUT-MISSING"
 RESERVED = (DENY, WARN, INPUT_MISSING)
 
 
+@functools.cache
 def _version() -> str:
     from importlib import metadata
 
