@@ -7,7 +7,11 @@ Data (generated once into --data, never into the repo): one 4 GiB file
 measurement runs in its own subprocess so its peak RSS is its own; data is
 read once beforehand so every run hashes from the page cache. The sha256
 ceiling comes from ``openssl speed -evp sha256`` in the same run (one process
-per core, and one per core at once). Prints one table and the targets:
+per core, and one per core at once). For the big file it also measures
+"kfp-gates O_DIRECT" (large ranges read with O_DIRECT, ``_direct_io``) and
+"kfp-gates hash" (the hashing engine without the whole-file model digest that
+sign and verify now compute in the same pass), each with mmap and O_DIRECT.
+Prints one table and the targets:
 large files >= 90% of the all-core sha256 limit, tiny files >= 4x faster than
 upstream, peak memory < 300 MiB.
 """
@@ -95,12 +99,22 @@ def keys(root: Path) -> tuple[Path, Path]:
 def worker(tool: str, op: str, model: str, sig: str, priv: str, pub: str) -> None:
     t0 = time.perf_counter()
     c0 = time.process_time()
-    if tool == "kfp-gates":
-        from kfp_gates.components.model_signing import sign_model, verify_model
+    if tool.startswith("kfp-gates"):
+        from kfp_gates.components.model_signing import hashing, sign_model, verify_model
         from kfp_gates.components.model_signing.signers.ec_key import ECKeySigner, PublicKeyVerifier
 
+        if tool.endswith("O_DIRECT"):
+            hashing._DIRECT_MIN = hashing._MMAP_MIN  # large ranges read with O_DIRECT instead of mapped
         t0, c0 = time.perf_counter(), time.process_time()
-        if op == "sign":
+        if tool.startswith("kfp-gates hash"):
+            # The hashing engine alone, without the extra whole-file sha256 of the model digest (what the
+            # 84% figure measured before sign/verify computed the model digest in the same pass).
+            cfg = hashing.HashingConfig()
+            tree = hashing.walk(Path(model), cfg.ignore_paths)
+            hashing.hash_tree(Path(model), tree, method=hashing.choose_method(cfg, (e.size for e in tree.files)),
+                              hash_type=cfg.hash_type, shard_size=cfg.shard_size, allow_symlinks=False,
+                              ignore_paths=cfg.ignore_paths, workers=cfg.worker_count(), model_digest=False)
+        elif op == "sign":
             sign_model(model, ECKeySigner.from_file(priv), signature=sig)
         else:
             verify_model(model, sig, PublicKeyVerifier.from_file(pub))
@@ -195,6 +209,7 @@ def main() -> int:
     ap.add_argument("--data", default="/tmp/kfpg-ms-bench")
     ap.add_argument("--repeat", type=int, default=2)
     ap.add_argument("--only", default="big,many,tiny")
+    ap.add_argument("--tools", default="", help="comma-separated subset of the tools (default: all)")
     ap.add_argument("--worker", nargs=6, metavar="X")
     args = ap.parse_args()
     if args.worker:
@@ -222,9 +237,13 @@ def main() -> int:
         tools = ["kfp-gates", "upstream", "upstream-shards"]
         if name == "tiny":
             tools.append("read+hash loop")
+        if name == "big":
+            tools[1:1] = ["kfp-gates O_DIRECT", "kfp-gates hash", "kfp-gates hash O_DIRECT"]
+        if args.tools:
+            tools = [t for t in tools if t in args.tools.split(",")]
         for tool in tools:
             for op in ("sign", "verify"):
-                if tool == "read+hash loop" and op == "verify":
+                if tool in ("read+hash loop", "kfp-gates hash", "kfp-gates hash O_DIRECT") and op == "verify":
                     continue
                 sig = sigs / f"{name}-{tool}.sig"
                 r = measure(tool, op, model, sig, priv, pub, args.repeat)
@@ -259,16 +278,22 @@ def main() -> int:
     if "big" in summary:
         big = summary["big"]
         for op in ("sign", "verify"):
-            pct = 4 / big[f"kfp-gates/{op}"] / alln * 100
-            print(f"target big file {op}: {pct:.0f}% of the {cores}-core sha256 limit (target >= 90%)")
-    if "tiny" in summary:
+            for tool in ("kfp-gates", "kfp-gates O_DIRECT"):
+                if f"{tool}/{op}" in big:
+                    pct = 4 / big[f"{tool}/{op}"] / alln * 100
+                    print(f"target big file {op} ({tool}): {pct:.0f}% of the {cores}-core sha256 limit (target >= 90%)")
+        for tool in ("kfp-gates hash", "kfp-gates hash O_DIRECT"):
+            if f"{tool}/sign" in big:
+                pct = 4 / big[f"{tool}/sign"] / alln * 100
+                print(f"big file, {tool} (no model digest): {pct:.0f}% of the {cores}-core sha256 limit")
+    if "tiny" in summary and "upstream/sign" in summary["tiny"]:
         tiny = summary["tiny"]
         for op in ("sign", "verify"):
             print(
                 f"target tiny files {op}: {tiny[f'upstream/{op}'] / tiny[f'kfp-gates/{op}']:.1f}x faster than upstream "
                 "(target >= 4x)"
             )
-    peak = max(m for _, t, *_rest, m in rows if t == "kfp-gates")
+    peak = max((m for _, t, *_rest, m in rows if t.startswith("kfp-gates")), default=0.0)
     print(f"target peak memory: {peak:.0f} MiB max over kfp-gates runs (target < 300 MiB)")
     print(f"load average at the end: {os.getloadavg()}")
     return 0
