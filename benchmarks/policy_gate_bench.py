@@ -29,8 +29,8 @@ import sys
 import time
 
 from kfp_gates.components.common.policy import GatePolicy
-from kfp_gates.components.policy_gate import PolicyEngine, default_policy_dir, load_rego, run
-from kfp_gates.components.policy_gate.engine import RegoFile
+from kfp_gates.components.rego_policy import PolicyEngine, default_policy_dir, load_rego, run
+from kfp_gates.components.rego_policy.engine import RegoFile
 
 WARN = """package main
 import rego.v1
@@ -54,7 +54,7 @@ def _files() -> list[RegoFile]:
 
 
 def _fresh(files: list[RegoFile]) -> None:
-    from kfp_gates.components.policy_gate._rego import Interpreter
+    from kfp_gates.components.rego_policy._rego import Interpreter
 
     interp = Interpreter({f.name: f.source for f in files if not f.is_test}, DATA)
     interp.set_input(DOC)

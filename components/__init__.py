@@ -25,7 +25,7 @@ _COMPONENTS: dict[str, str] = {
     "scan_container_image": "kfp_gates.components.dependency_scan.component",
     "launch_isolated": "kfp_gates.components.isolation.component",
     "scan_model": "kfp_gates.components.model_scan.component",
-    "policy_gate": "kfp_gates.components.policy_gate.component",
+    "policy_gate": "kfp_gates.components.rego_policy.component",
 }
 
 __all__ = sorted(_COMPONENTS)
@@ -37,7 +37,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs
     from .isolation.component import launch_isolated  # noqa: F401
     from .model_scan.component import scan_model  # noqa: F401
     from .model_signing.component import sign_model, verify_model  # noqa: F401
-    from .policy_gate.component import policy_gate  # noqa: F401
+    from .rego_policy.component import policy_gate  # noqa: F401
     from .secrets.component import check_secret_age, fetch_secret, revoke_leases  # noqa: F401
     from .source_integrity.component import verify_source  # noqa: F401
 

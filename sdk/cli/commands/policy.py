@@ -113,7 +113,7 @@ def _read_document(path: str, what: str) -> Any:
 
 def _eval(args: argparse.Namespace) -> int:
     from kfp_gates.components.common.errors import ConfigError
-    from kfp_gates.components.policy_gate import run
+    from kfp_gates.components.rego_policy import run
 
     from .._common import emit, load_policy
 
@@ -130,7 +130,7 @@ def _eval(args: argparse.Namespace) -> int:
 
 def _test(args: argparse.Namespace) -> int:
     from kfp_gates.components.common.errors import ConfigError
-    from kfp_gates.components.policy_gate import PolicyEngine, load_rego
+    from kfp_gates.components.rego_policy import PolicyEngine, load_rego
 
     data = _read_document(args.data, "policy data") if args.data else {}
     if not isinstance(data, dict):

@@ -1,4 +1,4 @@
-# Tests of promotion.rego: `kfp-gates policy test components/policy_gate/policies`.
+# Tests of promotion.rego: `kfp-gates policy test components/rego_policy/policies`.
 package main
 
 import rego.v1

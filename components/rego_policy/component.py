@@ -50,7 +50,7 @@ def policy_gate(
     replaces the policy's Rego files (empty: the section's files, else the
     shipped promotion rule).
     """
-    from kfp_gates.components.policy_gate.steps import policy_step
+    from kfp_gates.components.rego_policy.steps import policy_step
 
     inputs = [gate_result_1, gate_result_2, gate_result_3, gate_result_4,
               gate_result_5, gate_result_6, gate_result_7, gate_result_8]

@@ -6,7 +6,7 @@ gate's :class:`GateResult`; :class:`PolicyEngine` is the engine (regopy,
 in-process, one interpreter per task). ``policies/promotion.rego`` is the
 default rule: no deployment if accuracy is below ``data.min_accuracy``.
 The KFP component lives in :mod:`.component` and is imported lazily through
-``kfp_gates.components.policy_gate``.
+``kfp_gates.components.rego_policy``.
 """
 
 from __future__ import annotations

@@ -95,7 +95,7 @@ def test_policy_test_without_tests_exits_2(cli, tmp_path, policy_dir):
 
 
 def test_the_shipped_policy_tests_pass(cli):
-    from kfp_gates.components.policy_gate import default_policy_dir
+    from kfp_gates.components.rego_policy import default_policy_dir
 
     r = cli("policy", "test", str(default_policy_dir()))
     assert r.code == 0 and "3 passed, 0 failed" in r.out, r

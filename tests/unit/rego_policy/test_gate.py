@@ -8,8 +8,8 @@ import pytest
 from kfp_gates.components.common.errors import ConfigError, PolicyError
 from kfp_gates.components.common.policy import GatePolicy
 from kfp_gates.components.common.severity import Decision
-from kfp_gates.components.policy_gate import PolicyEngine, canonical_json, load_rego, run
-from kfp_gates.components.policy_gate.gate import INPUT_MISSING
+from kfp_gates.components.rego_policy import PolicyEngine, canonical_json, load_rego, run
+from kfp_gates.components.rego_policy.gate import INPUT_MISSING
 
 from .conftest import ACCURACY, WARN_LOSS
 
@@ -225,7 +225,7 @@ def test_policy_tests_pass_and_fail_per_test(tmp_path):
 
 
 def test_the_shipped_policy_passes_its_own_tests():
-    from kfp_gates.components.policy_gate import default_policy_dir
+    from kfp_gates.components.rego_policy import default_policy_dir
 
     outcomes = PolicyEngine(load_rego(default_policy_dir()), {}, tests=True).run_tests()
     assert outcomes and all(o.passed for o in outcomes), outcomes

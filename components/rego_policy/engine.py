@@ -64,7 +64,7 @@ class RegoFile:
 
 def default_policy_dir() -> Path:
     """The shipped policies (``promotion.rego``: no deployment if accuracy is below ``data.min_accuracy``)."""
-    return Path(str(resources.files("kfp_gates.components.policy_gate") / "policies"))
+    return Path(str(resources.files("kfp_gates.components.rego_policy") / "policies"))
 
 
 def load_rego(path: str | os.PathLike[str] | None = None, *, text: str | None = None) -> list[RegoFile]:
