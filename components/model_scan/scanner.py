@@ -283,7 +283,9 @@ class ModelScanner:
         """Scan one file, and record the sha256 of the bytes the scan read (never a second read)."""
         where = _Where(display)
         try:
-            fh = open(path, "rb")
+            # O_NONBLOCK: a FIFO swapped in after the caller's stat() must not hang the open; the open
+            # descriptor is then checked, so what is scanned is the regular file that was opened.
+            fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
         except FileNotFoundError:
             raise InputNotFoundError("file not found", where=display) from None
         except IsADirectoryError:
@@ -291,6 +293,11 @@ class ModelScanner:
         except PermissionError:
             raise InputNotFoundError("permission denied", where=display,
                                      hint="the scanner must be able to read every file it is asked to scan") from None
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            os.close(fd)
+            raise InputNotFoundError("not a regular file (a FIFO, socket or device cannot be scanned)", where=display)
+        os.set_blocking(fd, True)
+        fh = os.fdopen(fd, "rb")
         with fh:
             before = identity(fh.fileno())
             size = before[2]
