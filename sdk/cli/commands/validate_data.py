@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from .._common import add_output_options, add_policy_options, emit, load_policy, write_text
@@ -47,7 +48,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--suite", metavar="SUITE", default=None,
                    help="expectation suite, JSON or YAML (default: the policy's data_validation.suite)")
     p.add_argument("--report-dir", metavar="DIR", default=None,
-                   help="write report.html, report.md, result.json, evidence.json (in-toto) and metrics.json here")
+                   help="write report.html, report.md, result.json, evidence.json (in-toto) and metrics.json here"
+                   " (--format html/markdown print the same report.html/report.md)")
     p.add_argument("--engine", choices=ENGINES, default=None,
                    help="pandas (default) or spark (PySpark local mode, or $KFP_GATES_SPARK_MASTER)")
     p.add_argument("--max-values", type=int, default=None, metavar="N",
@@ -63,10 +65,13 @@ def _run(args: argparse.Namespace) -> int:
 
     from kfp_gates.components.common.errors import ConfigError
     from kfp_gates.components.common.evidence import statement_json
+    from kfp_gates.components.common.formats import render_table
     from kfp_gates.components.common.gate import GateSettings
     from kfp_gates.components.common.policy import DataValidationSection
     from kfp_gates.components.data_validation import ValidationOptions, validate_data
     from kfp_gates.components.data_validation.report import metrics, render_html, render_markdown
+
+    from .._common import use_color
 
     policy = load_policy(args)
     gate = policy.gate("data_validation")
@@ -82,6 +87,21 @@ def _run(args: argparse.Namespace) -> int:
         max_unexpected_values=section.max_unexpected_values if args.max_values is None else args.max_values,
     )
     result = validate_data(args.data, suite, settings=GateSettings.from_effective(gate), options=options)
+    fmt = getattr(args, "format", "table")
+    output = getattr(args, "output", None)
+    # The page people read is the gate's own (one row per expectation, failing columns), for --format and
+    # --report-dir alike; the generic findings page knows nothing of expectations.
+    renderer = {"html": render_html, "markdown": render_markdown}.get(fmt)
+    if renderer is None:
+        code = emit([result], args)
+    elif output:
+        write_text(output, renderer(result))
+        sys.stdout.write(render_table([result], color=use_color()))
+        sys.stdout.write(f"report ({fmt}) written to {output}\n")
+        code = result.exit_code
+    else:
+        sys.stdout.write(renderer(result))
+        code = result.exit_code
     if args.report_dir:
         out = Path(args.report_dir)
         write_text(out / "report.html", render_html(result))
@@ -89,4 +109,7 @@ def _run(args: argparse.Namespace) -> int:
         write_text(out / "result.json", result.to_json() + "\n")
         write_text(out / "evidence.json", statement_json(result))
         write_text(out / "metrics.json", json.dumps(metrics(result), indent=2) + "\n")
-    return emit([result], args)
+        # stdout may be a JSON/SARIF/HTML document: the note goes where it cannot corrupt it
+        note = sys.stdout if fmt == "table" or output else sys.stderr
+        note.write(f"reports written to {out}/: report.html, report.md, result.json, evidence.json, metrics.json\n")
+    return code
