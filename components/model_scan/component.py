@@ -43,7 +43,7 @@ def scan_model(
     from kfp_gates.components.common.policy import GatePolicy
     from kfp_gates.components.common.publish import publish
     from kfp_gates.components.model_scan import run_gate
-    from kfp_gates.components.model_scan.report import render_markdown
+    from kfp_gates.components.model_scan.report import render_html, render_markdown
 
     gate_policy = GatePolicy.parse(policy, name="policy") if policy.strip() else GatePolicy.default(tier)
     extra = tuple(a.strip() for a in allow.replace("\n", ",").split(",") if a.strip())
@@ -55,6 +55,7 @@ def scan_model(
         html_path=html_report.path,
         markdown_path=markdown_report.path,
         markdown_renderer=render_markdown,  # file names and globals come from the model: escaped
+        html_renderer=render_html,  # lists the scanned files, also when the scan passes
         metrics=metrics,
         extra_metrics={"files_scanned": len(gate_result.metadata.get("files", []))},
         result_metadata=result.metadata,

@@ -56,25 +56,26 @@ def _run(args: argparse.Namespace) -> int:
 
     policy = load_policy(args)
     result = run_gate(args.path, policy, allow=tuple(args.allow))
-    if getattr(args, "format", "table") == "markdown":
-        return _emit_markdown(result, args)
+    if getattr(args, "format", "table") in ("markdown", "html"):
+        return _emit_report(result, args)
     return emit([result], args)
 
 
-def _emit_markdown(result: GateResult, args: argparse.Namespace) -> int:
-    """Markdown with every value from the model escaped (file names, members, globals): see model_scan.report."""
+def _emit_report(result: GateResult, args: argparse.Namespace) -> int:
+    """The model scan's own Markdown or HTML report, as the component publishes it: every value from the model
+    escaped (file names, members, globals), and the files scanned listed. See model_scan.report."""
     import sys
 
     from kfp_gates.components.common.formats import render_table
-    from kfp_gates.components.model_scan.report import render_markdown
+    from kfp_gates.components.model_scan.report import render_html, render_markdown
 
     from .._common import use_color, write_text
 
-    text = render_markdown(result)
+    text = (render_html if args.format == "html" else render_markdown)(result)
     if getattr(args, "output", None):
         write_text(args.output, text)
         sys.stdout.write(render_table([result], color=use_color()))
-        sys.stdout.write(f"report (markdown) written to {args.output}\n")
+        sys.stdout.write(f"report ({args.format}) written to {args.output}\n")
     else:
         sys.stdout.write(text)
     return result.exit_code
