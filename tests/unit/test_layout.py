@@ -102,6 +102,7 @@ def test_wheel_contains_the_three_packages_and_their_data(tmp_path):
     assert "kfp_gates/components/dependency_scan/parsers/requirements.py" in names
     assert "kfp_gates/sdk/cli/__init__.py" in names
     assert "kfp_gates/pipelines/samples/policy.yaml" in names
+    assert "kfp_gates/components/rego_policy/policies/promotion.rego" in names  # the default promotion rule
     assert not any(n.startswith(("tests/", "kfp_gates/tests", "benchmarks/")) for n in names)
     # Installed from the wheel alone (not the editable finder), the packages import.
     target = tmp_path / "site"
