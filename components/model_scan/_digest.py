@@ -70,9 +70,12 @@ class HashingFile(io.RawIOBase):
         self._fd = fh.fileno()
         self._pos = fh.tell()
         self._frontier = 0  # bytes [0, frontier) are queued for hashing
+        # A seek past the end (a crafted offset in a zip header) skips no byte of the file: nothing to hash there.
+        self._size = os.fstat(self._fd).st_size
         self._h = hashlib.sha256()
         self._q: queue.Queue[bytes | memoryview | tuple[int, int] | None] = queue.Queue(_QUEUE)
         self._error: BaseException | None = None
+        self._buf: memoryview | None = None  # the hashing thread's read buffer for skipped ranges
         self._thread = threading.Thread(target=self._work, name="kfpg-scan-hash", daemon=True)
         self._thread.start()
 
@@ -93,14 +96,18 @@ class HashingFile(io.RawIOBase):
                 self._error = exc
 
     def _hash_range(self, start: int, end: int) -> None:
-        # pread: the scanner's file position is untouched, and the bytes come from the same open file.
+        # preadv: the scanner's file position is untouched, and the bytes come from the same open file.
+        # One buffer per tee, reused: a skipped multi-GB payload costs no allocation per chunk.
+        if self._buf is None:
+            self._buf = memoryview(bytearray(_CHUNK))
+        view = self._buf
         off = start
         while off < end:
-            chunk = os.pread(self._fd, min(_CHUNK, end - off), off)
-            if not chunk:
+            n = os.preadv(self._fd, [view[: min(_CHUNK, end - off)]], off)
+            if n <= 0:
                 raise OSError(f"file shrank while it was scanned (at byte {off})")
-            self._h.update(chunk)
-            off += len(chunk)
+            self._h.update(view[:n])
+            off += n
 
     def _advance(self, upto: int) -> None:
         if upto > self._frontier:
@@ -123,11 +130,12 @@ class HashingFile(io.RawIOBase):
 
     def read(self, n: int = -1) -> bytes:
         start = self._pos
-        self._advance(start)  # a forward seek skipped [frontier, start): hash it from the file
+        self._advance(min(start, self._size))  # a forward seek skipped [frontier, start): hash it from the file
         data = self._fh.read(n) if n is not None and n >= 0 else self._fh.read()
         end = start + len(data)
-        if end > self._frontier:
-            self._q.put(memoryview(data)[self._frontier - start :])
+        if data and end > self._frontier:
+            # (start > frontier only when the file grew past its size at open: identity() reports that change)
+            self._q.put(memoryview(data)[max(0, self._frontier - start) :])
             self._frontier = end
         self._pos = end
         return data
