@@ -73,5 +73,53 @@ constraints: install
 	$(PIP) install -c constraints.txt -e '.[test,lint,bench]'
 	$(BIN)/python -m pip freeze --exclude-editable | grep -v '^kfp-gates' > constraints.txt
 
+# The component image (deploy/Dockerfile), built offline into podman's local storage as $(IMAGE):
+# a Debian root filesystem from mmdebstrap as the base (no registry), every Python package from a
+# local wheelhouse with hashes. podman runs with deploy/containers.conf (runc, no default ulimits),
+# never the user's config. Outputs under .image-build/ (it ignores itself; `make clean` keeps it).
+# TRIVY_TARBALL=path/to/trivy-offline.tar.gz adds trivy and its DB (see deploy/Dockerfile).
+IMAGE         ?= localhost/kfp-gates:dev
+IMAGE_BASE    ?= localhost/kfp-gates-base:bookworm
+IMAGE_OUT     := .image-build
+TRIVY_TARBALL ?=
+PODMAN        := env CONTAINERS_CONF=$(CURDIR)/deploy/containers.conf podman
+IMAGE_TOOLS   := podman:podman buildah:buildah mmdebstrap:mmdebstrap runc:runc
+.PHONY: image image-test image-sysdeps
+image-sysdeps:
+	@missing=""; for pair in $(IMAGE_TOOLS); do tool=$${pair%%:*}; pkg=$${pair#*:}; \
+	  command -v $$tool >/dev/null 2>&1 || missing="$$missing $$pkg"; done; \
+	if [ -n "$$missing" ]; then echo "installing system packages:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; fi
+
+$(IMAGE_OUT)/rootfs.tar: deploy/image/rootfs.sh | image-sysdeps
+	@mkdir -p $(IMAGE_OUT) && echo '*' > $(IMAGE_OUT)/.gitignore
+	nice -n 10 deploy/image/rootfs.sh $@
+
+image: install image-sysdeps $(IMAGE_OUT)/rootfs.tar
+	@set -eo pipefail; ctx=$(IMAGE_OUT)/context; commit=$$(git rev-parse HEAD); \
+	key=$$({ cat deploy/image/*.sh deploy/image/*.py; for p in components sdk pipelines constraints.txt \
+	  pyproject.toml setup.py MANIFEST.in; do git rev-parse $$commit:$$p; done; } | sha256sum | cut -c1-16); \
+	if [ "$$(cat $(IMAGE_OUT)/wheelhouse.key 2>/dev/null)" != "$$key" ]; then \
+	  PYTHON=$(BIN)/python SOURCE_COMMIT=$$commit nice -n 10 deploy/image/wheelhouse.sh $$ctx \
+	  && echo "$$key" > $(IMAGE_OUT)/wheelhouse.key; fi; \
+	if ! $(PODMAN) image exists $(IMAGE_BASE) || [ $(IMAGE_OUT)/rootfs.tar -nt $(IMAGE_OUT)/base.id ]; then \
+	  echo "importing $(IMAGE_OUT)/rootfs.tar as $(IMAGE_BASE)"; \
+	  $(PODMAN) import --quiet --change 'CMD ["/bin/sh"]' \
+	    --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
+	    $(IMAGE_OUT)/rootfs.tar $(IMAGE_BASE) > $(IMAGE_OUT)/base.id; fi; \
+	rm -f $$ctx/trivy/*; $(if $(TRIVY_TARBALL),cp $(TRIVY_TARBALL) $$ctx/trivy/;) \
+	nice -n 10 $(PODMAN) build --runtime runc --network none --pull=never --layers -f deploy/Dockerfile \
+	  --build-arg BASE=$(IMAGE_BASE) --build-arg VERSION=$$(git show $$commit:pyproject.toml | sed -n 's/^version = "\(.*\)"/\1/p') \
+	  --build-arg SOURCE_COMMIT=$$commit --build-arg SOURCE_DATE=$$(git log -1 --format=%cI $$commit) \
+	  $(if $(TRIVY_TARBALL),--build-arg TRIVY_TARBALL=$(notdir $(TRIVY_TARBALL))) -t $(IMAGE) $$ctx; \
+	$(PODMAN) image inspect --format '{{.Id}} {{.Digest}} {{.Size}}' $(IMAGE) > $(IMAGE_OUT)/image.txt; \
+	read -r id digest size < $(IMAGE_OUT)/image.txt; \
+	echo "$(IMAGE) (commit $${commit:0:12}): image ID sha256:$$id, manifest digest $$digest, $$((size/1000000)) MB"; \
+	echo "a push produces its own digest: set KFP_GATES_IMAGE=<registry>/kfp-gates@<digest podman push printed>"
+
+# The executor command of the compiled components, run in the image: --network none, read-only.
+image-test: image
+	CONTAINERS_CONF=$(CURDIR)/deploy/containers.conf $(BIN)/python deploy/image_test.py --image $(IMAGE)
+
 clean:
 	rm -rf $(VENV) build dist *.egg-info .mypy_tree .mypy_cache .ruff_cache .pytest_cache

@@ -1,8 +1,9 @@
 #!/bin/bash
-# Local wheelhouse for the component image: kfp-gates (built from the committed tree, HEAD) and
-# every run-time dependency at the version constraints.txt pins, all as wheels (sdist-only
-# packages such as kfp-server-api are built here, before the image build), plus a requirements
-# file with the sha256 of each wheel for `pip install --no-index --require-hashes`.
+# Local wheelhouse for the component image: kfp-gates, built from the committed tree (HEAD, or
+# $SOURCE_COMMIT), and every run-time dependency at the version that commit's constraints.txt
+# pins, all as wheels (sdist-only packages such as kfp-server-api are built here, before the image
+# build), plus a requirements file with the sha256 of each wheel for
+# `pip install --no-index --require-hashes`.
 #   deploy/image/wheelhouse.sh CONTEXT
 # fills CONTEXT/wheels (dependencies), CONTEXT/app (the kfp-gates wheel), CONTEXT/tools (pip's own
 # wheel), creates CONTEXT/trivy; each wheel directory has its hashed requirements.txt.
@@ -11,7 +12,7 @@ set -euo pipefail
 out=${1:?usage: wheelhouse.sh CONTEXT}
 python=${PYTHON:-python3}
 repo=$(git rev-parse --show-toplevel)
-commit=$(git -C "$repo" rev-parse HEAD)
+commit=$(git -C "$repo" rev-parse "${SOURCE_COMMIT:-HEAD}^{commit}")
 src=$(mktemp -d)
 trap 'rm -rf "$src"' EXIT
 rm -rf "$out/wheels.partial"
@@ -23,7 +24,7 @@ export PIP_FIND_LINKS= PIP_DISABLE_PIP_VERSION_CHECK=1
 # pip warns about each configured index location that does not hold a package (as in the Makefile).
 pipw() { "$python" -m pip --no-input "$@" 2>&1 \
   | { grep -v "^WARNING: Location '.*' is ignored: it is neither a file nor a directory\.$" || true; }; }
-pipw wheel --quiet --wheel-dir "$out/wheels.partial" -c "$repo/constraints.txt" "$src"
+pipw wheel --quiet --wheel-dir "$out/wheels.partial" -c "$src/constraints.txt" "$src"
 # pip runs from its own wheel in the build stage and is never installed into the image.
 pip_version=$("$python" -m pip --version | cut -d' ' -f2)
 [ -n "$(ls "$out/tools"/pip-"$pip_version"-*.whl 2>/dev/null)" ] || {
