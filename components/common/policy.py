@@ -501,7 +501,7 @@ class GatePolicy(_Strict):
             # The tier rules run only on a policy whose fields all validate, and then as one summary at the
             # top level: read them from the document instead, one problem per key at its line, with the rest.
             tier = _tier_problems(doc.data.get("tier", "standard"), _document_value(doc.data))
-            errors = [err for err in exc.errors() if not (tier and _is_tier_summary(err))]
+            errors: list[Any] = [err for err in exc.errors() if not (tier and _is_tier_summary(err))]
             errors += [{"loc": loc, "msg": msg, "type": "tier_floor"} for loc, msg in tier]
             raise PolicyError(
                 f"invalid policy ({len(errors)} problem{'s' if len(errors) != 1 else ''})",
