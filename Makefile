@@ -97,11 +97,13 @@ $(IMAGE_OUT)/rootfs.tar: deploy/image/rootfs.sh | image-sysdeps
 
 image: install image-sysdeps $(IMAGE_OUT)/rootfs.tar
 	@set -eo pipefail; ctx=$(IMAGE_OUT)/context; commit=$$(git rev-parse HEAD); \
-	key=$$({ cat deploy/image/*.sh deploy/image/*.py; for p in components sdk pipelines constraints.txt \
-	  pyproject.toml setup.py MANIFEST.in; do git rev-parse $$commit:$$p; done; } | sha256sum | cut -c1-16); \
-	if [ "$$(cat $(IMAGE_OUT)/wheelhouse.key 2>/dev/null)" != "$$key" ]; then \
-	  PYTHON=$(BIN)/python SOURCE_COMMIT=$$commit nice -n 10 deploy/image/wheelhouse.sh $$ctx \
-	  && echo "$$key" > $(IMAGE_OUT)/wheelhouse.key; fi; \
+	deps=$$({ cat deploy/image/*.sh deploy/image/*.py; for p in constraints.txt pyproject.toml setup.py; do \
+	  git rev-parse $$commit:$$p; done; } | sha256sum | cut -c1-16); \
+	key=$$deps-$$(for p in components sdk pipelines MANIFEST.in; do git rev-parse $$commit:$$p; done | sha256sum | cut -c1-16); \
+	old=$$(cat $(IMAGE_OUT)/wheelhouse.key 2>/dev/null || true); \
+	if [ "$$old" != "$$key" ]; then \
+	  PYTHON=$(BIN)/python SOURCE_COMMIT=$$commit APP_ONLY=$$([ "$${old%-*}" != "$$deps" ] || echo 1) \
+	    nice -n 10 deploy/image/wheelhouse.sh $$ctx && echo "$$key" > $(IMAGE_OUT)/wheelhouse.key; fi; \
 	if ! $(PODMAN) image exists $(IMAGE_BASE) || [ $(IMAGE_OUT)/rootfs.tar -nt $(IMAGE_OUT)/base.id ]; then \
 	  echo "importing $(IMAGE_OUT)/rootfs.tar as $(IMAGE_BASE)"; \
 	  $(PODMAN) import --quiet --change 'CMD ["/bin/sh"]' \

@@ -24,19 +24,24 @@ export PIP_FIND_LINKS= PIP_DISABLE_PIP_VERSION_CHECK=1
 # pip warns about each configured index location that does not hold a package (as in the Makefile).
 pipw() { "$python" -m pip --no-input "$@" 2>&1 \
   | { grep -v "^WARNING: Location '.*' is ignored: it is neither a file nor a directory\.$" || true; }; }
-pipw wheel --quiet --wheel-dir "$out/wheels.partial" -c "$src/constraints.txt" "$src"
+rm -rf "$out/app.partial" && mkdir "$out/app.partial"
+if [ -n "${APP_ONLY:-}" ] && [ -f "$out/wheels/requirements.txt" ]; then
+  # Dependencies unchanged (the caller knows: constraints.txt, pyproject.toml, setup.py): kfp-gates only.
+  pipw wheel --quiet --no-deps --wheel-dir "$out/app.partial" "$src"
+  rm -rf "$out/wheels.partial"
+else
+  pipw wheel --quiet --wheel-dir "$out/wheels.partial" -c "$src/constraints.txt" "$src"
+  # kfp-gates apart from its dependencies: a new commit rebuilds one image layer, not all of them.
+  mv "$out/wheels.partial"/kfp_gates-*.whl "$out/app.partial/"
+fi
 # pip runs from its own wheel in the build stage and is never installed into the image.
 pip_version=$("$python" -m pip --version | cut -d' ' -f2)
 [ -n "$(ls "$out/tools"/pip-"$pip_version"-*.whl 2>/dev/null)" ] || {
   rm -f "$out/tools"/pip-*.whl
   pipw download --quiet --no-deps --only-binary=:all: -d "$out/tools" "pip==$pip_version"; }
-# kfp-gates apart from its dependencies: a new commit rebuilds one image layer, not all of them.
-rm -rf "$out/app.partial" && mkdir "$out/app.partial"
-mv "$out/wheels.partial"/kfp_gates-*.whl "$out/app.partial/"
 for d in wheels app; do
+  [ -d "$out/$d.partial" ] || continue
   "$python" "$repo/deploy/image/hashed_requirements.py" "$out/$d.partial" > "$out/$d.partial/requirements.txt"
-done
-for d in wheels app; do
   # Unchanged hashes: keep the directory as it was, so the image build reuses its cached layers.
   if cmp -s "$out/$d/requirements.txt" "$out/$d.partial/requirements.txt"; then rm -rf "$out/$d.partial"
   else rm -rf "${out:?}/$d" && mv "$out/$d.partial" "$out/$d"; fi
