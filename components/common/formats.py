@@ -86,16 +86,23 @@ def md_code(value: object) -> str:
     return _LINE_BREAKS.sub(" ", str(value).replace("`", "'").replace("|", "\\|"))
 
 
+def markdown_summary(r: GateResult) -> list[str]:
+    """The heading and summary lines every gate's Markdown report starts with (verdict, subject, tool, counts)."""
+    icon = {"pass": "✅", "warn": "⚠️", "fail": "❌"}[r.decision.value]
+    counts = ", ".join(f"{n} {s}" for s, n in r.counts().items() if n) or "none"
+    return [
+        f"## {icon} {r.gate}: {r.decision.value.upper()}\n",  # gate names are ours: identifiers, no markup
+        f"- **Subject:** {md_text(r.subject.name)} (sha256 {md_text(r.subject.sha256 or 'not read')})",
+        f"- **Tool:** {md_text(r.tool.name)} {md_text(r.tool.version)}",
+        f"- **Checked:** {r.started_at.isoformat()} → {r.finished_at.isoformat()}",
+        f"- **Findings:** {counts}\n",
+    ]
+
+
 def render_markdown(results: Sequence[GateResult]) -> str:
     out: list[str] = []
     for r in results:
-        icon = {"pass": "✅", "warn": "⚠️", "fail": "❌"}[r.decision.value]
-        out.append(f"## {icon} {r.gate}: {r.decision.value.upper()}\n")
-        out.append(f"- **Subject:** `{md_code(r.subject.name)}` (sha256 `{md_code(r.subject.sha256 or 'not read')}`)")
-        out.append(f"- **Tool:** {md_text(r.tool.name)} {md_text(r.tool.version)}")
-        out.append(f"- **Checked:** {r.started_at.isoformat()} → {r.finished_at.isoformat()}")
-        counts = ", ".join(f"{n} {s}" for s, n in r.counts().items() if n) or "none"
-        out.append(f"- **Findings:** {counts}\n")
+        out.extend(markdown_summary(r))
         if r.findings:
             out.append("| severity | id | location | message |")
             out.append("|---|---|---|---|")

@@ -22,7 +22,7 @@ import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from kfp_gates.components.common.formats import md_text
+from kfp_gates.components.common.formats import markdown_summary, md_text
 from kfp_gates.components.common.formats import render_sarif as _common_sarif
 from kfp_gates.components.common.result import Finding, GateResult
 
@@ -185,13 +185,7 @@ def _related(f: Finding) -> list[str]:
 def render_markdown(result: GateResult) -> str:
     """One dependency-scan result as Markdown: summary, upgrades, advisories by package, other findings."""
     r = result
-    icon = {"pass": "✅", "warn": "⚠️", "fail": "❌"}[r.decision.value]
-    out = [f"## {icon} {md_text(r.gate)}: {r.decision.value.upper()}\n"]
-    out.append(f"- **Subject:** {md_text(r.subject.name)} (sha256 {md_text(r.subject.sha256 or 'not read')})")
-    out.append(f"- **Tool:** {md_text(r.tool.name)} {md_text(r.tool.version)}")
-    out.append(f"- **Checked:** {md_text(r.started_at.isoformat())} → {md_text(r.finished_at.isoformat())}")
-    counts = ", ".join(f"{n} {s}" for s, n in r.counts().items() if n) or "none"
-    out.append(f"- **Findings:** {md_text(counts)}\n")
+    out = markdown_summary(r)
     packages, other = by_package(r)
     if packages:
         out.append("### Upgrades\n")
