@@ -5,13 +5,15 @@
 # Variant "essential": Essential:yes packages plus the list below, no apt, no recommends.
 # python3 (Debian's 3.11), git/openssh-client/gnupg (source-integrity gate: git's own signature
 # verification), ca-certificates, libstdc++6 (manylinux wheels link it). No compilers.
-# SOURCE_DATE_EPOCH (default: the source commit's time) makes the tarball's timestamps reproducible.
+# SOURCE_DATE_EPOCH (default: the time of the last commit that changed this script) fixes every
+# timestamp in the tarball: the same script and the same Debian package versions give the same bytes.
 set -eu
 out=${1:?usage: rootfs.sh OUT.tar}
 suite=${DEBIAN_SUITE:-bookworm}
 mirror=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 security=${DEBIAN_SECURITY_MIRROR:-http://deb.debian.org/debian-security}
-: "${SOURCE_DATE_EPOCH:=$(git log -1 --format=%ct 2>/dev/null || date +%s)}"
+: "${SOURCE_DATE_EPOCH:=$(git log -1 --format=%ct -- "$0" 2>/dev/null || true)}"
+: "${SOURCE_DATE_EPOCH:=$(date +%s)}"
 export SOURCE_DATE_EPOCH
 mkdir -p "$(dirname "$out")"
 mmdebstrap --quiet --mode=root --format=tar --variant=essential \
