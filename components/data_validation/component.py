@@ -62,7 +62,7 @@ def validate_data(
         engine=engine,
         data_format=fmt,
         csv=CsvOptions(delimiter=delimiter, header=header, encoding=encoding),
-        max_unexpected_values=max_unexpected_values,
+        max_unexpected_values=int(max_unexpected_values),  # compiled YAML defaults arrive as 5.0
     )
     gate_result = validate_data(
         path,

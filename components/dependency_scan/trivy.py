@@ -157,7 +157,8 @@ def run_trivy(image: str, options: ImageOptions, *, binary: str | None = None) -
     exe = binary or shutil.which("trivy")
     if not exe:
         raise ConfigError("trivy is not on PATH", where=image,
-                          hint="install trivy with an offline DB, or pass --trivy-report FILE from a CI scan")
+                          hint="install trivy with an offline DB, or pass a Trivy JSON report from a CI scan "
+                               "(CLI --trivy-report FILE, component input trivy_report)")
     env = {**os.environ, "TRIVY_NO_PROGRESS": "true", "TRIVY_DISABLE_VEX_NOTICE": "true"}
     timeout = options.timeout.total_seconds()
     try:
