@@ -30,6 +30,15 @@ WORKER = Path(__file__).with_name("_worker.py")
 START_TIMEOUT = 90.0
 
 
+def interpreter_paths() -> tuple[Path, ...]:
+    """What a sandboxed ``sys.executable`` needs to be visible: the base interpreter and the venv (no duplicates)."""
+    out: list[Path] = []
+    for p in (Path(sys.base_prefix).resolve(), Path(sys.prefix)):
+        if not any(p == q or q in p.parents for q in out):
+            out.append(p)
+    return tuple(out)
+
+
 class SandboxBroken(RuntimeError):
     """The worker could not be started in the sandbox (the fuzzer cannot run; it never runs unconfined)."""
 
@@ -126,11 +135,11 @@ class _Generation:
         self.buffer = b""
         err = os.open(stderr_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         backend = LocalNamespaceBackend(stdout=write, stderr=err)
-        base = Path(sys.base_prefix).resolve()
         step = StepSpec(
             argv=(sys.executable, "-I", str(WORKER), str(fifo)),
-            # The interpreter may live under a hidden path (/root/.pyenv): bind it back read-only.
-            inputs=(spool, base),
+            # The interpreter and the venv may live under hidden paths (/root/.pyenv, a checkout under the
+            # sandbox's private /tmp): bind them, and the worker, back read-only.
+            inputs=(spool, *interpreter_paths(), WORKER),
             env={"PATH": "/usr/bin:/bin"},
             timeout=lifetime,
             limits=Limits(memory=3 << 30, file_size=1 << 20, processes=256),

@@ -38,7 +38,7 @@ def loader() -> Iterator[SandboxedLoader]:
             sandboxed.load(b"N.", "pickle", ".pkl")  # start the worker now: fail here, not mid-test
             yield sandboxed
     except (SandboxBroken, InfrastructureError) as exc:
-        pytest.skip(f"the loader sandbox cannot start here (the fuzzer never loads unconfined): {exc}")
+        pytest.fail(f"the loader sandbox cannot start here (the fuzzer never loads unconfined): {exc}")
 
 
 @pytest.fixture(scope="module")
