@@ -49,7 +49,9 @@ AUTO_SHARD_THRESHOLD = 512 << 20
 _BUF = 4 << 20  # per-worker read buffer (small files)
 _WINDOW = 16 << 20  # per-worker mapped window (large ranges)
 _MMAP_MIN = 4 << 20  # ranges from this size are mapped, not copied
-# Ranges from this size are read with O_DIRECT (_direct_io), where the filesystem allows it.
+# Ranges from this size are read with O_DIRECT (_direct_io), where the filesystem allows it. Off: on the
+# storage measured (benchmarks/RESULTS.md, model signing, "O_DIRECT reads") the page cache through mmap
+# windows is faster warm and cold; O_DIRECT pays only where storage outruns the page cache.
 _DIRECT_MIN = 1 << 62
 _MAP_POPULATE = getattr(mmap, "MAP_POPULATE", 0)
 _USE_MMAP = hasattr(os, "posix_fadvise")  # Linux and the BSDs; elsewhere plain reads
