@@ -50,7 +50,8 @@ def _refused_subject(exc: GateBlocked, model: Path, what: str) -> tuple[Subject,
     digest = getattr(exc, "model_digest", None)
     if digest:
         return Subject(name=name, digest={"sha256": digest}), []
-    return Subject.unread(name), [unread_subject_finding(name, f"the model was not hashed: {what} was refused first")]
+    why = f"no model digest was computed: {what} was refused before the model's bytes were digested"
+    return Subject.unread(name), [unread_subject_finding(name, why)]
 
 
 def findings_for(exc: GateBlocked, model: Path) -> list[Finding]:
@@ -96,7 +97,7 @@ def run_verify_gate(
             root, sig, verifier, require_gates=require_gates, gate_result_files=gate_result_files, progress=progress
         )
     except GateBlocked as exc:
-        subject, unread = _refused_subject(exc, root, "the signature")
+        subject, unread = _refused_subject(exc, root, "the signature or the model")
         findings = findings_for(exc, root) + unread
     else:
         findings = []

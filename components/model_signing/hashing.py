@@ -436,7 +436,7 @@ def hash_tree(
     ``canonical_order`` sorts resources as upstream does, which the signed
     payload needs; a manifest that is only compared can skip it.
 
-    With ``model_digest`` the manifest also carries the kfp-gates model digest
+    With ``model_digest`` (and always with files + sha256) the manifest also carries the kfp-gates model digest
     (:mod:`~kfp_gates.components.common.digest`) of the same files, taken in the
     same pass: with the ``files`` method and sha256 the resource digests *are*
     the file digests (no extra work); otherwise each non-empty file's sha256 is
@@ -470,7 +470,7 @@ def hash_tree(
     order = sorted(range(len(keys)), key=lambda i: sort_key(*keys[i])) if canonical_order else range(len(keys))
     resources = tuple(Resource(keys[i][0], keys[i][1], keys[i][2], digests[i]) for i in order)
     subject: str | None = None
-    if model_digest:
+    if model_digest or whole_from_resources:  # with files + sha256 it costs nothing, so it is always there
         if whole_from_resources:
             per_file = {keys[i][0]: digests[i] for i in range(len(keys))}
         else:

@@ -231,3 +231,25 @@ def test_garbage_gate_result_is_unsafe_input(model, keypair, tmp_path) -> None:
     junk.write_text('{"gate": "x"}')
     with pytest.raises(UnsafeInputError):
         sign_model(model, ECKeySigner.from_file(keypair.private), gate_results=[junk])
+
+
+def test_shard_signatures_name_the_model_digest_with_and_without_a_signed_one(model, keypair, tmp_path) -> None:
+    from kfp_gates.components.model_signing.hashing import HashingConfig
+
+    sig = tmp_path / "shards.sig"
+    sign_model(model, ECKeySigner.from_file(keypair.private), signature=sig,
+               config=HashingConfig(method="shards", shard_size=4096))
+    v = PublicKeyVerifier.from_file(keypair.public)
+    # kfp-gates signature: the signed model digest is used once every shard matched (no second pass)
+    assert verify_model(model, sig, v).actual.model_digest == model_digest(model)
+    # upstream shard signature (no kfp-gates binding): the digest is computed from the bytes
+    up = tmp_path / "up.sig"
+    model_signing.signing.Config().use_elliptic_key_signer(private_key=keypair.private).set_hashing_config(
+        model_signing.hashing.Config().use_shard_serialization(shard_size=4096)).sign(model, up)
+    assert run_verify_gate(model, up, v, GateSettings()).subject.sha256 == model_digest(model)
+    # a tampered model is refused; its result never names the signed digest (only the tampered bytes', or none)
+    signed = model_digest(model)
+    (model / "config.json").write_text('{"layers": 9}')
+    r = run_verify_gate(model, sig, v, GateSettings())
+    assert r.decision.value == "fail" and r.subject.sha256 != signed
+    assert r.subject.sha256 in (None, model_digest(model))
