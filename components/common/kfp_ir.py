@@ -114,6 +114,21 @@ def _fail(path: str, msg: str, hint: str | None = None) -> ConfigError:
     return ConfigError(msg, where=path, hint=hint or "pass the YAML written by `kfp.compiler.Compiler().compile`")
 
 
+def executor_from_ir(label: str, body: dict[str, Any], platform: dict[str, Any] | None = None) -> Executor:
+    """One ``deploymentSpec.executors.<label>`` body (and its PlatformSpec config) as an :class:`Executor`."""
+    kind = next(iter(body), "unknown")
+    container = body.get("container") or {}
+    return Executor(
+        label=label,
+        image=container.get("image") if kind == "container" else None,
+        command=tuple(str(c) for c in container.get("command") or ()),
+        args=tuple(str(a) for a in container.get("args") or ()),
+        kind=kind,
+        raw=body,
+        platform=platform or {},
+    )
+
+
 def parse_pipeline(text: str, path: str = "<pipeline>") -> CompiledPipeline:
     """Parse compiled pipeline YAML text. Raises :class:`ConfigError` when it is not KFP IR."""
     try:
@@ -142,20 +157,7 @@ def parse_pipeline(text: str, path: str = "<pipeline>") -> CompiledPipeline:
     for label, body in executors_raw.items():
         if not isinstance(body, dict):
             raise _fail(path, f"deploymentSpec.executors.{label} is not a mapping")
-        kind = next(iter(body), "unknown")
-        container = body.get("container") or {}
-        image = container.get("image") if kind == "container" else None
-        if kind == "importer":
-            image = None
-        executors[label] = Executor(
-            label=label,
-            image=image,
-            command=tuple(str(c) for c in container.get("command") or ()),
-            args=tuple(str(a) for a in container.get("args") or ()),
-            kind=kind,
-            raw=body,
-            platform=k8s_execs.get(label) or {},
-        )
+        executors[label] = executor_from_ir(label, body, k8s_execs.get(label) or {})
     name = str(((spec.get("pipelineInfo") or {}).get("name")) or Path(path).stem)
     return CompiledPipeline(path=path, name=name, spec=spec, platform=platform_doc, executors=executors)
 

@@ -8,17 +8,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from kfp_gates.components.common.kfp_ir import Executor
+from kfp_gates.components.common.kfp_ir import Executor, executor_from_ir
 from kfp_gates.sdk.checks import _dag_tasks, is_gate_executor
 
 
 def _executor(spec: dict[str, Any], label: str) -> Executor | None:
     body = (((spec.get("deploymentSpec") or {}).get("executors")) or {}).get(label)
-    if not isinstance(body, dict):
-        return None
-    c = body.get("container") or {}
-    return Executor(label=label, image=c.get("image"), command=tuple(str(x) for x in c.get("command") or ()),
-                    args=tuple(str(x) for x in c.get("args") or ()))
+    return executor_from_ir(label, body) if isinstance(body, dict) else None
 
 
 def disable_gate_caching(spec: dict[str, Any], *, all_tasks: bool = False) -> list[str]:
